@@ -1,0 +1,1 @@
+"""Health and doctor checks: each one a small unit with a name, a verdict and details."""

@@ -1,0 +1,151 @@
+"""Institutional readiness controls for an analysis-only system, each computed from real state."""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tg.checks.audit import check_audit
+from tg.checks.base import CheckResult
+from tg.config.loader import LoadedConfig
+from tg.errors import ArtifactError
+from tg.models.manifest import load_verified
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".ini", ".cfg", ".json", ".env")
+CREDENTIAL_PATTERNS = (
+    re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\"]+:[^/\s@'\"]+@"),  # URL with user:password@
+    re.compile(r"(?i)(password|passwd|secret|token|api_?key|access_key)\s*[:=]\s*['\"]?(?!\$\{)[^'\"\s#]{4,}"),
+)
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    required: bool
+    ok: bool
+    expected: str
+    actual: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def execution_disabled(loaded: LoadedConfig) -> tuple[bool, str, str]:
+    engine = importlib.util.find_spec("tg.execution") is not None
+    ok = not loaded.cfg.execution_enabled and not engine
+    actual = f"execution_enabled={str(loaded.cfg.execution_enabled).lower()}, engine {'present' if engine else 'absent'}"
+    return ok, "execution_enabled=false, no execution engine", actual
+
+
+def audit_log(loaded: LoadedConfig) -> tuple[bool, str, str]:
+    result: CheckResult = check_audit(loaded.path("audit"), loaded.cfg.audit.file, loaded.cfg.audit.enabled)
+    return result.ok, "enabled, writable, hash chain intact", result.detail
+
+
+def model_checksums(loaded: LoadedConfig) -> tuple[bool, str, str]:
+    try:
+        _, manifest = load_verified(loaded.path("models"), checksums=True)
+    except ArtifactError as exc:
+        return False, "current model's files match their sha256", str(exc)
+    return True, "current model's files match their sha256", f"model {manifest.version}: {len(manifest.files)} files verified"
+
+
+def log_rotation(loaded: LoadedConfig) -> tuple[bool, str, str]:
+    log = loaded.cfg.logging
+    ok = log.max_bytes > 0 and log.backup_count > 0 and log.retention_days > 0
+    actual = f"max_bytes={log.max_bytes}, backup_count={log.backup_count}, retention_days={log.retention_days}"
+    return ok, "max_bytes>0, backup_count>0, retention_days>0", actual
+
+
+def metrics_exposure(loaded: LoadedConfig) -> tuple[bool, str, str]:
+    host, keyed = loaded.cfg.serve.host, bool(loaded.cfg.serve.api_key)
+    ok = is_loopback(host) or keyed
+    return ok, "loopback bind, or an API key set", f"host={host}, api_key={'set' if keyed else 'unset'}"
+
+
+def no_credentials_in_config(loaded: LoadedConfig) -> tuple[bool, str, str]:
+    hits = credential_findings(tracked_config_files(loaded.conf_dir, loaded.root))
+    actual = "none found" if not hits else "; ".join(hits[:3]) + (f" (+{len(hits) - 3} more)" if len(hits) > 3 else "")
+    return not hits, "no credentials in tracked config files", actual
+
+
+def recent_snapshot(loaded: LoadedConfig) -> tuple[bool, str, str]:
+    max_age = loaded.cfg.profile.snapshot_max_age_hours
+    backups = loaded.path("backups")
+    archives = list(backups.glob("snapshot_*.tar.gz")) if backups.is_dir() else []
+    expected = f"a snapshot in {backups} newer than {max_age:g} h"
+    if not archives:
+        return False, expected, f"no snapshot_*.tar.gz in {backups}"
+    newest = max(archives, key=lambda p: p.stat().st_mtime)
+    age_h = (time.time() - newest.stat().st_mtime) / 3600
+    return age_h <= max_age, expected, f"{newest.name} is {age_h:.1f} h old"
+
+
+CONTROLS: dict[str, Callable[[LoadedConfig], tuple[bool, str, str]]] = {
+    "execution_disabled": execution_disabled,
+    "audit_log": audit_log,
+    "model_checksums": model_checksums,
+    "log_rotation": log_rotation,
+    "metrics_exposure": metrics_exposure,
+    "no_credentials_in_config": no_credentials_in_config,
+    "recent_snapshot": recent_snapshot,
+}
+
+
+def evaluate_controls(loaded: LoadedConfig) -> list[Control]:
+    """Every control, marked required when the profile lists it."""
+    required = set(loaded.cfg.profile.readiness_required)
+    controls = []
+    for control_id, evaluate in CONTROLS.items():
+        ok, expected, actual = evaluate(loaded)
+        message = "ok" if ok else f"expected {expected}; found {actual}"
+        controls.append(Control(control_id, control_id in required, ok, expected, actual, message))
+    return controls
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tracked_config_files(conf_dir: Path, root: Path) -> list[Path]:
+    """The config tree, plus config-like files git tracks in the project root (`.env` is untracked)."""
+    files = {p for p in conf_dir.rglob("*") if p.is_file()}
+    try:
+        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True,
+                                timeout=5, check=False).stdout.decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired):
+        listed = ""
+    for rel in filter(None, listed.split("\0")):
+        if rel.endswith(CONFIG_SUFFIXES) and not rel.startswith("tests/"):
+            files.add(root / rel)
+    return sorted(files)
+
+
+def credential_findings(files: list[Path]) -> list[str]:
+    """`file:line (what)` for each line that looks like a credential; the value is never echoed."""
+    hits = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            for pattern in CREDENTIAL_PATTERNS:
+                if pattern.search(line):
+                    kind = "URL credentials" if pattern is CREDENTIAL_PATTERNS[0] else "secret value"
+                    hits.append(f"{path.name}:{lineno} ({kind})")
+                    break
+    return hits

@@ -1,0 +1,171 @@
+"""The `tg` command line: parse, compose config, call one command, map errors to exit codes.
+
+Trailing arguments of every command are Hydra overrides (`tg health profile=strict`). This is the
+only module that turns exceptions into exit codes (see `tg.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from tg.errors import EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, TgError
+
+log = logging.getLogger("tg")
+
+app = typer.Typer(
+    name="tg",
+    help="Operations toolkit of Trading Graph (analysis only: no trading execution exists).\n\n"
+    "Trailing KEY=VALUE arguments of every command are Hydra config overrides.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the composed configuration.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(audit_app, name="audit")
+
+Overrides = Annotated[list[str] | None, typer.Argument(help="Hydra overrides, e.g. profile=strict", show_default=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+
+
+def _load(overrides: list[str] | None, *, command: str, creates_dirs: bool = False) -> Any:
+    """Compose the config for `command` and set up logging from it."""
+    from tg.config.loader import load_config
+
+    loaded = load_config(overrides or [])
+    _logging(loaded, creates_dirs)
+    log.debug("command %s (config cache %s)", command, "hit" if loaded.cache_hit else "miss")
+    return loaded
+
+
+def _load_for_diagnosis(overrides: list[str] | None, command: str) -> tuple[Any, ConfigError | None]:
+    """Health/doctor diagnose a broken installed config instead of refusing to run.
+
+    A bad override on the command line is still a usage error (exit 2).
+    """
+    from tg.config.loader import fallback_config
+
+    try:
+        return _load(overrides, command=command), None
+    except ConfigError as exc:
+        if exc.from_command_line:
+            raise
+        loaded = fallback_config()
+        _logging(loaded, False)
+        return loaded, exc
+
+
+def _logging(loaded: Any, creates_dirs: bool) -> None:
+    from tg.ops.logsetup import setup_logging
+
+    cfg = loaded.cfg.logging
+    setup_logging(loaded.path("logs"), cfg.file, cfg.level.value, cfg.max_bytes, cfg.backup_count,
+                  cfg.retention_days, create_dir=creates_dirs, debug=_debug())
+
+
+def _emit(result: Any, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+    elif hasattr(result, "table"):
+        from rich.console import Console
+
+        Console().print(result.table())
+    else:
+        sys.stdout.write(result.text() + ("" if result.text().endswith("\n") else "\n"))
+    sys.stdout.flush()
+
+
+@app.command()
+def health(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
+    """Fast health verdict: exit 0 healthy (or degraded), 1 unhealthy (degraded too under profile=strict)."""
+    from tg.commands.health import run_health
+
+    loaded, error = _load_for_diagnosis(overrides, "health")
+    report = run_health(loaded, error)
+    _emit(report, as_json)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def doctor(
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Create missing directories (and say so).")] = False,
+) -> None:
+    """Full diagnostics; the profile decides which sections fail the run (profile=strict: all)."""
+    from tg.commands.doctor import run_doctor
+
+    loaded, error = _load_for_diagnosis(overrides, "doctor")
+    report = run_doctor(loaded, error, fix=fix)
+    _emit(report, as_json)
+    raise typer.Exit(report.exit_code)
+
+
+@config_app.command("show")
+def config_show(
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    resolve: Annotated[bool, typer.Option("--resolve", help="Resolve ${...} interpolations.")] = False,
+) -> None:
+    """Print the composed configuration (YAML, or JSON with --json); secrets are masked."""
+    from tg.commands.config_show import run_config_show
+
+    loaded = _load(overrides, command="config show")
+    _emit(run_config_show(loaded, overrides or [], resolve), as_json)
+
+
+@audit_app.command("verify")
+def audit_verify(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
+    """Verify the hash chain; exit 1 naming the first broken line."""
+    from tg.commands.audit import run_audit_verify
+
+    verdict = run_audit_verify(_load(overrides, command="audit verify"))
+    _emit(verdict, as_json)
+    raise typer.Exit(verdict.exit_code)
+
+
+def _debug() -> bool:
+    return os.environ.get("TG_DEBUG", "") not in ("", "0")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app and translate every outcome into an exit code."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="tg", standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except TgError as exc:
+        log.debug("failed", exc_info=True)
+        _fail(str(exc), exc)
+        code = exc.exit_code
+    except typer.TyperException as exc:  # usage errors of the parser (typer's vendored click)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            sys.stderr.write(f"tg: error: {exc}\n")
+        code = getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("tg: interrupted\n")
+        code = EXIT_INTERRUPTED
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, exc: BaseException) -> None:
+    sys.stderr.write(f"tg: error: {message}\n")
+    if _debug():
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Models: features, labels, networks, ensemble, forecaster, calibration, artifacts, evaluation."""

@@ -1,0 +1,1 @@
+"""Operations: atomic files, audit log, logging setup (later: snapshots, metrics, recovery)."""

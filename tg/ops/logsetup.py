@@ -1,0 +1,71 @@
+"""Logging: `logs/trading.log` with size rotation and retention; stderr for warnings only.
+
+stdout is reserved for command output. Read-only commands (health, doctor, config show) do not
+create the log directory: they log to the file only when it already exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+import time
+from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+_HANDLER_MARK = "_tg_handler"
+
+
+def setup_logging(
+    log_dir: Path,
+    file_name: str,
+    level: str,
+    max_bytes: int,
+    backup_count: int,
+    retention_days: int,
+    create_dir: bool,
+    debug: bool = False,
+) -> Path | None:
+    """Configure the root logger once; return the log file path, or None when not logging to file."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(logging.DEBUG if debug else logging.WARNING)
+    stderr.setFormatter(logging.Formatter("tg: %(levelname)s: %(message)s"))
+    _add(root, stderr)
+    if create_dir:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    if not (log_dir.is_dir() and os.access(log_dir, os.W_OK)):
+        return None
+    path = log_dir / file_name
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True
+    )
+    handler.setFormatter(logging.Formatter(FORMAT))
+    _add(root, handler)
+    if retention_days > 0:
+        prune_rotated(log_dir, file_name, retention_days)
+    return path
+
+
+def prune_rotated(log_dir: Path, file_name: str, retention_days: int) -> list[Path]:
+    """Delete rotated files (`trading.log.N`) older than the retention; return what was deleted."""
+    cutoff = time.time() - retention_days * 86400
+    removed = []
+    for path in log_dir.glob(f"{file_name}.*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue  # vanished or not ours to delete: retention retries next run
+    return removed
+
+
+def _add(root: logging.Logger, handler: logging.Handler) -> None:
+    setattr(handler, _HANDLER_MARK, True)
+    root.addHandler(handler)

@@ -6,17 +6,20 @@ only module that turns exceptions into exit codes (see `tg.errors`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from tg.errors import EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, TgError
 
 log = logging.getLogger("tg")
+F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="tg",
@@ -33,6 +36,21 @@ app.add_typer(audit_app, name="audit")
 
 Overrides = Annotated[list[str] | None, typer.Argument(help="Hydra overrides, e.g. profile=strict", show_default=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+
+
+def _mapped(func: F) -> F:
+    """Turn expected failures (`TgError`) into one stderr line and their exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TgError as exc:
+            log.debug("%s failed", func.__name__, exc_info=True)
+            _fail(str(exc), exc)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _load(overrides: list[str] | None, *, command: str, creates_dirs: bool = False) -> Any:
@@ -83,6 +101,7 @@ def _emit(result: Any, as_json: bool) -> None:
 
 
 @app.command()
+@_mapped
 def health(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
     """Fast health verdict: exit 0 healthy (or degraded), 1 unhealthy (degraded too under profile=strict)."""
     from tg.commands.health import run_health
@@ -94,6 +113,7 @@ def health(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
+@_mapped
 def doctor(
     overrides: Overrides = None,
     as_json: JsonFlag = False,
@@ -109,6 +129,7 @@ def doctor(
 
 
 @config_app.command("show")
+@_mapped
 def config_show(
     overrides: Overrides = None,
     as_json: JsonFlag = False,
@@ -122,6 +143,7 @@ def config_show(
 
 
 @audit_app.command("verify")
+@_mapped
 def audit_verify(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
     """Verify the hash chain; exit 1 naming the first broken line."""
     from tg.commands.audit import run_audit_verify
@@ -142,8 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         code = command.main(args=argv, prog_name="tg", standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
-    except TgError as exc:
-        log.debug("failed", exc_info=True)
+    except TgError as exc:  # raised outside a command body (should not happen; never a traceback)
         _fail(str(exc), exc)
         code = exc.exit_code
     except typer.TyperException as exc:  # usage errors of the parser (typer's vendored click)

@@ -49,6 +49,7 @@ def compose_container(
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
 
     from tg.config.schema import AppConfig
 
@@ -64,7 +65,7 @@ def compose_container(
         with initialize_config_dir(config_dir=str(directory), version_base="1.3"):
             cfg = compose(PRIMARY, overrides=overrides)
         container = OmegaConf.to_container(cfg, resolve=resolve, enum_to_str=True)
-    except (HydraException, OmegaConfBaseException, OSError, ValueError) as exc:
+    except (HydraException, OmegaConfBaseException, YAMLError, OSError, ValueError) as exc:
         raise ConfigError(describe(exc)) from exc
     finally:
         GlobalHydra.instance().clear()

@@ -119,6 +119,24 @@ def labelled_env_overrides(project_root: Path, environ: Mapping[str, str] | None
 
 
 def quote(value: str) -> str:
-    """Quote a raw string for Hydra's override grammar (typed fields still convert it)."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"
+    """Quote a raw string for Hydra's override grammar (typed fields still convert it).
+
+    In a quoted Hydra string only backslashes before a quote or at the end are escapes, and
+    `${` would start an OmegaConf interpolation, so those are the characters escaped here.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        j = i
+        while j < len(value) and value[j] == "\\":
+            j += 1
+        run = value[i:j]
+        if run:
+            at_quote_or_end = j == len(value) or value[j] == "'"
+            out.append(run * 2 if at_quote_or_end else run)
+            i = j
+            continue
+        char = value[i]
+        out.append("\\'" if char == "'" else "\\${" if value.startswith("${", i) else char)
+        i += 2 if value.startswith("${", i) else 1
+    return "'" + "".join(out) + "'"

@@ -1,0 +1,106 @@
+"""Every config and group combination composes; bad input is one clear ConfigError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tg.config.loader import load_config
+from tg.config.schema import AppConfig, LogLevel
+from tg.config.validate import check_targets
+from tg.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILES = sorted(p.stem for p in (REPO / "conf" / "profile").glob("*.yaml"))
+
+
+def test_the_documented_profiles_exist() -> None:
+    assert PROFILES == ["default", "quick", "strict"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("mode", ["simulation", "live"])
+def test_every_profile_and_mode_composes(project: Path, profile: str, mode: str) -> None:
+    loaded = load_config([f"profile={profile}", f"mode={mode}"], use_cache=False)
+    assert isinstance(loaded.cfg, AppConfig)
+    assert loaded.cfg.profile.name == profile
+    assert loaded.cfg.mode.value == mode
+
+
+def test_strict_profile_gates_more_than_default(project: Path) -> None:
+    default = load_config([], use_cache=False).cfg.profile
+    strict = load_config(["profile=strict"], use_cache=False).cfg.profile
+    assert set(default.doctor_required) < set(strict.doctor_required)
+    assert strict.fail_on_degraded and not default.fail_on_degraded
+    assert "recent_snapshot" in strict.readiness_required
+
+
+@pytest.mark.parametrize(
+    ("override", "names"),
+    [
+        ("foo.bar=1", "foo"),
+        ("profile=nope", "available: default, quick, strict"),
+        ("serve.port=abc", "serve.port"),
+        ("serve.port=70000", "serve.port"),
+        ("logging.level=LOUD", "logging.level"),
+        ("logging.max_bytes=-1", "logging.max_bytes"),
+        ("profile.doctor_required=[dependencies,bogus]", "bogus"),
+        ("profile.readiness_required=[nope]", "nope"),
+        ("paths.data=''", "paths.data"),
+        ("serve", "serve"),
+    ],
+)
+def test_bad_override_is_one_line_naming_the_key(project: Path, override: str, names: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config([override], use_cache=False)
+    message = str(info.value)
+    assert names in message
+    assert "\n" not in message
+    assert info.value.from_command_line
+
+
+def test_values_are_typed(project: Path) -> None:
+    cfg = load_config(["serve.port=9100", "logging.level=DEBUG", "serve.metrics_enabled=true"], use_cache=False).cfg
+    assert cfg.serve.port == 9100
+    assert cfg.logging.level is LogLevel.DEBUG
+    assert cfg.serve.metrics_enabled is True
+
+
+def test_targets_outside_tg_are_refused() -> None:
+    check_targets({"model": {"_target_": "tg.models.Something"}})
+    with pytest.raises(ConfigError, match="os.system"):
+        check_targets({"model": {"members": [{"_target_": "os.system"}]}})
+
+
+def test_target_in_config_file_is_refused(project: Path, conf_copy: Path) -> None:
+    text = (conf_copy / "config.yaml").read_text().replace("serve:\n", "serve:\n  _target_: subprocess.call\n")
+    (conf_copy / "config.yaml").write_text(text)
+    with pytest.raises(ConfigError):
+        load_config([], use_cache=False)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"name: [unclosed\n", b"name: default\nname: twice\n", b"\xff\xfe\x00garbage", b"- a list\n- not a mapping\n"],
+)
+def test_corrupt_config_file_is_a_config_error_not_from_command_line(
+    project: Path, conf_copy: Path, damage: bytes
+) -> None:
+    (conf_copy / "profile" / "default.yaml").write_bytes(damage)
+    with pytest.raises(ConfigError) as info:
+        load_config(["logging.level=INFO"], use_cache=False)
+    assert not info.value.from_command_line
+    assert "\n" not in str(info.value)
+
+
+def test_config_file_replaced_by_a_directory_is_a_config_error(project: Path, conf_copy: Path) -> None:
+    (conf_copy / "profile" / "default.yaml").unlink()
+    (conf_copy / "profile" / "default.yaml").mkdir()
+    with pytest.raises(ConfigError):
+        load_config([], use_cache=False)
+
+
+def test_config_tree_ships_inside_the_wheel() -> None:
+    text = (REPO / "pyproject.toml").read_text()
+    assert '"conf" = "tg/conf"' in text

@@ -1,0 +1,72 @@
+"""Shared fixtures: an isolated project directory and environment for every test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tg.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+RUNTIME_DIRS = ("data_storage", "models_saved", "logs", "cache", "audit", "backups")
+TG = Path(sys.executable).parent / "tg"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No TRADING_* from the developer's shell; a private config cache per test."""
+    for name in list(os.environ):
+        if name.startswith("TRADING_") or name in ("TG_CONFIG_DIR", "TG_DEBUG", "TG_CONFIG_CACHE"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TG_CACHE_DIR", str(tmp_path_factory.mktemp("config-cache")))
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project root (the cwd) with the runtime directories a clone ships."""
+    for name in RUNTIME_DIRS:
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def conf_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the config tree, selected through TG_CONFIG_DIR, for breaking it."""
+    target = tmp_path / "conf-copy"
+    shutil.copytree(REPO / "conf", target)
+    monkeypatch.setenv("TG_CONFIG_DIR", str(target))
+    return target
+
+
+@dataclass
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def invoke(*args: str) -> Outcome:
+    """Run a command through Typer's test runner (in process)."""
+    result = CliRunner().invoke(app, list(args))
+    return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+def run_tg(*args: str, cwd: Path, env: dict[str, str] | None = None, wrap: list[str] | None = None) -> Outcome:
+    """Run the installed `tg` console script in a subprocess."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_")}
+    full_env.update(env or {})
+    proc = subprocess.run([*(wrap or []), str(TG), *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    return Outcome(proc.returncode, proc.stdout, proc.stderr)

@@ -67,6 +67,7 @@ def run_tg(*args: str, cwd: Path, env: dict[str, str] | None = None, wrap: list[
     """Run the installed `tg` console script in a subprocess."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_")}
     full_env.update(env or {})
-    proc = subprocess.run([*(wrap or []), str(TG), *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [*(wrap or []), str(TG), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=60, check=False
+    )
     return Outcome(proc.returncode, proc.stdout, proc.stderr)

@@ -84,8 +84,16 @@ def _logging(loaded: Any, creates_dirs: bool) -> None:
     from tg.ops.logsetup import setup_logging
 
     cfg = loaded.cfg.logging
-    setup_logging(loaded.path("logs"), cfg.file, cfg.level.value, cfg.max_bytes, cfg.backup_count,
-                  cfg.retention_days, create_dir=creates_dirs, debug=_debug())
+    setup_logging(
+        loaded.path("logs"),
+        cfg.file,
+        cfg.level.value,
+        cfg.max_bytes,
+        cfg.backup_count,
+        cfg.retention_days,
+        create_dir=creates_dirs,
+        debug=_debug(),
+    )
 
 
 def _emit(result: Any, as_json: bool) -> None:
@@ -175,9 +183,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write(f"tg: error: {exc}\n")
         code = getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
     except (KeyboardInterrupt, typer.Abort):
-        sys.stderr.write("tg: interrupted\n")
         code = EXIT_INTERRUPTED
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if code == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130) itself
+        sys.stderr.write("tg: interrupted\n")
+    sys.exit(code)
 
 
 def _fail(message: str, exc: BaseException) -> None:

@@ -14,7 +14,9 @@ from tg.errors import ConfigError
 def test_dotenv_parses_comments_export_and_quotes() -> None:
     text = '# comment\n\nexport TRADING_LOG_LEVEL=DEBUG\nTRADING_METRICS_HOST="0.0.0.0"\nTRADING_MODE=live # note\n'
     assert parse_dotenv(text) == {
-        "TRADING_LOG_LEVEL": "DEBUG", "TRADING_METRICS_HOST": "0.0.0.0", "TRADING_MODE": "live",
+        "TRADING_LOG_LEVEL": "DEBUG",
+        "TRADING_METRICS_HOST": "0.0.0.0",
+        "TRADING_MODE": "live",
     }
 
 
@@ -38,9 +40,15 @@ def test_unknown_trading_variable_in_dotenv_is_an_error_but_ignored_in_environme
 
 
 def test_every_table_entry_maps_to_a_real_key(project: Path) -> None:
-    values = {"TRADING_MODE": "live", "TRADING_MODEL_DIR": "/tmp/models", "TRADING_LOG_LEVEL": "ERROR",
-              "TRADING_METRICS_ENABLED": "1", "TRADING_METRICS_PORT": "9200",
-              "TRADING_METRICS_HOST": "127.0.0.2", "TRADING_METRICS_API_KEY": "k3y"}
+    values = {
+        "TRADING_MODE": "live",
+        "TRADING_MODEL_DIR": "/tmp/models",
+        "TRADING_LOG_LEVEL": "ERROR",
+        "TRADING_METRICS_ENABLED": "1",
+        "TRADING_METRICS_PORT": "9200",
+        "TRADING_METRICS_HOST": "127.0.0.2",
+        "TRADING_METRICS_API_KEY": "k3y",
+    }
     assert set(values) == {v.name for v in ENV_TABLE if v.group_choice is None}
     cfg = load_config([], environ=values, use_cache=False).cfg
     assert (cfg.mode.value, cfg.paths.models, cfg.logging.level.value) == ("live", "/tmp/models", "ERROR")

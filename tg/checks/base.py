@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     ok = "ok"
     warn = "warn"  # works, but something is missing: makes the system `degraded`
     fail = "fail"  # broken: makes the system `unhealthy`

@@ -17,7 +17,7 @@ def check_dependencies(required: list[str], optional: list[str]) -> CheckResult:
         report[name] = {"installed": version is not None, "version": version, "required": name in required}
     missing = [n for n in required if not report[n]["installed"]]
     if missing:
-        return CheckResult("dependencies", Verdict.fail, "required packages missing: " + ", ".join(missing),
-                           {"packages": report})
-    return CheckResult("dependencies", Verdict.ok, f"{len(required)} required packages installed",
-                       {"packages": report})
+        return CheckResult(
+            "dependencies", Verdict.fail, "required packages missing: " + ", ".join(missing), {"packages": report}
+        )
+    return CheckResult("dependencies", Verdict.ok, f"{len(required)} required packages installed", {"packages": report})

@@ -21,9 +21,12 @@ def check_models(models_dir: Path, checksums: bool) -> CheckResult:
         manifest = read_manifest(model_dir)
     except ArtifactError as exc:
         return CheckResult("models", Verdict.fail, str(exc), data)
-    data.update(current=manifest.version, trained_at=manifest.trained_at,
-                **{kind: manifest.count(kind) for kind in KINDS[:3]},
-                checksums_verified=checksums)
+    data.update(
+        current=manifest.version,
+        trained_at=manifest.trained_at,
+        **{kind: manifest.count(kind) for kind in KINDS[:3]},
+        checksums_verified=checksums,
+    )
     problems = verify_files(model_dir, manifest, checksums)
     if problems:
         data["problems"] = problems

@@ -41,7 +41,8 @@ class Control:
 def execution_disabled(loaded: LoadedConfig) -> tuple[bool, str, str]:
     engine = importlib.util.find_spec("tg.execution") is not None
     ok = not loaded.cfg.execution_enabled and not engine
-    actual = f"execution_enabled={str(loaded.cfg.execution_enabled).lower()}, engine {'present' if engine else 'absent'}"
+    flag = str(loaded.cfg.execution_enabled).lower()
+    actual = f"execution_enabled={flag}, engine {'present' if engine else 'absent'}"
     return ok, "execution_enabled=false, no execution engine", actual
 
 
@@ -55,7 +56,8 @@ def model_checksums(loaded: LoadedConfig) -> tuple[bool, str, str]:
         _, manifest = load_verified(loaded.path("models"), checksums=True)
     except ArtifactError as exc:
         return False, "current model's files match their sha256", str(exc)
-    return True, "current model's files match their sha256", f"model {manifest.version}: {len(manifest.files)} files verified"
+    expected = "current model's files match their sha256"
+    return True, expected, f"model {manifest.version}: {len(manifest.files)} files verified"
 
 
 def log_rotation(loaded: LoadedConfig) -> tuple[bool, str, str]:
@@ -124,8 +126,9 @@ def tracked_config_files(conf_dir: Path, root: Path) -> list[Path]:
     """The config tree, plus config-like files git tracks in the project root (`.env` is untracked)."""
     files = {p for p in conf_dir.rglob("*") if p.is_file()}
     try:
-        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True,
-                                timeout=5, check=False).stdout.decode(errors="replace")
+        listed = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z"], capture_output=True, timeout=5, check=False
+        ).stdout.decode(errors="replace")
     except (OSError, subprocess.TimeoutExpired):
         listed = ""
     for rel in filter(None, listed.split("\0")):

@@ -61,8 +61,10 @@ class DoctorReport:
                 "pass": self.sections["institutional_readiness"].ok,
                 "controls": [c.to_dict() for c in self.controls],
             },
-            "checks": {name: {"ok": r.ok, "required": name in self.required, "detail": r.detail}
-                       for name, r in self.sections.items()},
+            "checks": {
+                name: {"ok": r.ok, "required": name in self.required, "detail": r.detail}
+                for name, r in self.sections.items()
+            },
             "fixed": self.fixed,
             "summary": {"pass": not self.failed, "failed": self.failed, "warnings": self.warnings},
         }
@@ -106,8 +108,11 @@ def run_doctor(loaded: LoadedConfig, config_error: ConfigError | None = None, fi
     errors = [str(config_error)] if config_error else []
     sections = {
         "dependencies": check_dependencies(cfg.profile.required_packages, cfg.profile.optional_packages),
-        "config": CheckResult("config", Verdict.fail if errors else Verdict.ok,
-                              errors[0] if errors else f"valid (config tree {loaded.conf_dir})"),
+        "config": CheckResult(
+            "config",
+            Verdict.fail if errors else Verdict.ok,
+            errors[0] if errors else f"valid (config tree {loaded.conf_dir})",
+        ),
         "paths": check_paths(paths),
         "models": check_models(paths["models"], checksums=cfg.profile.verify_checksums),
         "institutional_readiness": readiness_result(controls),
@@ -116,5 +121,3 @@ def run_doctor(loaded: LoadedConfig, config_error: ConfigError | None = None, fi
     if config_error is not None and "config" not in required:
         required.append("config")  # a broken config always fails the doctor
     return DoctorReport(cfg.profile.name, sections, controls, errors, required, fixed)
-
-

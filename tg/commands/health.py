@@ -66,8 +66,9 @@ def config_check(error: ConfigError | None) -> CheckResult:
 
 def execution_check(loaded: LoadedConfig) -> CheckResult:
     if loaded.cfg.execution_enabled:
-        return CheckResult("execution", Verdict.fail,
-                           "execution_enabled=true but tg has no execution engine: set it false")
+        return CheckResult(
+            "execution", Verdict.fail, "execution_enabled=true but tg has no execution engine: set it false"
+        )
     return CheckResult("execution", Verdict.ok, "analysis only: no execution engine, can_trade=false")
 
 
@@ -89,5 +90,6 @@ def run_health(loaded: LoadedConfig, config_error: ConfigError | None = None) ->
     else:
         first = next(c for c in checks if c.name in ("config", "models") and not c.ok)
         note = f"Trading execution disabled; analysis not ready: {first.detail}"
-    return HealthReport(status, analysis_ready, note, cfg.mode.value, cfg.profile.name, checks,
-                        cfg.profile.fail_on_degraded)
+    return HealthReport(
+        status, analysis_ready, note, cfg.mode.value, cfg.profile.name, checks, cfg.profile.fail_on_degraded
+    )

@@ -39,9 +39,7 @@ def merge_overrides(*layers: list[str]) -> list[str]:
     return list(merged.values())
 
 
-def compose_container(
-    overrides: list[str], conf_dir: Path | None = None, resolve: bool = True
-) -> dict[str, Any]:
+def compose_container(overrides: list[str], conf_dir: Path | None = None, resolve: bool = True) -> dict[str, Any]:
     """Compose `config.yaml` with `overrides`; return the plain container (enums as str)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.config_store import ConfigStore
@@ -98,7 +96,7 @@ def _available_options(lines: list[str]) -> list[str]:
     """The choices Hydra lists after 'Available options in ...' for a missing group option."""
     for i, line in enumerate(lines):
         if line.startswith("Available options in"):
-            rest = lines[i + 1:]
+            rest = lines[i + 1 :]
             end = next((j for j, ln in enumerate(rest) if ln.startswith("Config search path")), len(rest))
             return rest[:end]
     return []

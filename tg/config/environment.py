@@ -49,7 +49,7 @@ def parse_dotenv(text: str, source: str = ".env") -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         if line.startswith("export "):
-            line = line[len("export "):].lstrip()
+            line = line[len("export ") :].lstrip()
         key, sep, value = line.partition("=")
         key = key.strip()
         if not sep or not key or not key.replace("_", "").isalnum() or key[0].isdigit():

@@ -8,17 +8,17 @@ key or a wrong type fails composition. Value rules that a type cannot express li
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """Operating mode label. Neither mode can trade: execution does not exist in tg."""
 
     simulation = "simulation"
     live = "live"
 
 
-class LogLevel(str, Enum):
+class LogLevel(StrEnum):
     DEBUG = "DEBUG"
     INFO = "INFO"
     WARNING = "WARNING"

@@ -42,11 +42,17 @@ def validate(cfg: AppConfig) -> None:
     need(bool(cfg.serve.host.strip()), "serve.host", "must not be empty")
     need(cfg.profile.snapshot_max_age_hours > 0, "profile.snapshot_max_age_hours", "must be > 0")
     for section in cfg.profile.doctor_required:
-        need(section in DOCTOR_SECTIONS, "profile.doctor_required",
-             f"unknown section {section!r} (known: {', '.join(DOCTOR_SECTIONS)})")
+        need(
+            section in DOCTOR_SECTIONS,
+            "profile.doctor_required",
+            f"unknown section {section!r} (known: {', '.join(DOCTOR_SECTIONS)})",
+        )
     for control in cfg.profile.readiness_required:
-        need(control in READINESS_CONTROLS, "profile.readiness_required",
-             f"unknown control {control!r} (known: {', '.join(READINESS_CONTROLS)})")
+        need(
+            control in READINESS_CONTROLS,
+            "profile.readiness_required",
+            f"unknown control {control!r} (known: {', '.join(READINESS_CONTROLS)})",
+        )
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"invalid configuration: {problems[0]}{more}")

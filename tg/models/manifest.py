@@ -113,6 +113,8 @@ def load_verified(models_dir: Path, checksums: bool = True) -> tuple[Path, Manif
     manifest = read_manifest(model_dir)
     problems = verify_files(model_dir, manifest, checksums)
     if problems:
-        raise ArtifactError(f"model {model_dir.name} refused: {problems[0]}"
-                            + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+        raise ArtifactError(
+            f"model {model_dir.name} refused: {problems[0]}"
+            + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
+        )
     return model_dir, manifest

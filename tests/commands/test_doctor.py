@@ -1,0 +1,152 @@
+"""`tg doctor`: the report's shape, profile gating, --fix, and real broken states."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from tests.conftest import invoke, run_tg
+from tests.models.test_manifest import make_model
+
+SECTIONS = {
+    "timestamp",
+    "tg_version",
+    "python",
+    "profile",
+    "dependencies",
+    "paths",
+    "models",
+    "config",
+    "institutional_readiness",
+    "checks",
+    "fixed",
+    "summary",
+}
+CONTROLS = {
+    "execution_disabled",
+    "audit_log",
+    "model_checksums",
+    "log_rotation",
+    "metrics_exposure",
+    "no_credentials_in_config",
+    "recent_snapshot",
+}
+
+
+def test_fresh_clone_passes_default_and_fails_strict_naming_models(project: Path) -> None:
+    out = invoke("doctor", "--json")
+    report = out.json()
+    assert out.code == 0, report["summary"]
+    assert set(report) == SECTIONS
+    assert report["summary"] == {"pass": True, "failed": [], "warnings": ["models"]}
+    assert "+" in report["timestamp"] or report["timestamp"].endswith("Z")  # has a zone
+    assert {"ensembles", "forecasters", "scalers"} <= set(report["models"])
+    assert {c["id"] for c in report["institutional_readiness"]["controls"]} == CONTROLS
+    for control in report["institutional_readiness"]["controls"]:
+        assert set(control) == {"id", "required", "ok", "expected", "actual", "message"}
+    assert report["dependencies"]["hydra-core"]["installed"] is True
+    assert report["dependencies"]["hydra-core"]["required"] is True
+    strict = invoke("doctor", "profile=strict", "--json")
+    assert strict.code == 1
+    assert "models" in strict.json()["summary"]["failed"]
+
+
+def test_strict_passes_with_a_model_and_a_recent_snapshot_only(project: Path) -> None:
+    make_model(project / "models_saved")
+    archive = project / "backups" / "snapshot_20261124.tar.gz"
+    archive.write_bytes(b"placeholder")
+    old = time.time() - 48 * 3600
+    os.utime(archive, (old, old))
+    report = invoke("doctor", "profile=strict", "--json").json()
+    assert report["summary"]["failed"] == ["institutional_readiness"]
+    control = next(c for c in report["institutional_readiness"]["controls"] if c["id"] == "recent_snapshot")
+    assert not control["ok"] and "48" in control["actual"]
+    os.utime(archive, None)
+    assert invoke("doctor", "profile=strict").code == 0
+
+
+def test_missing_required_package_fails_the_dependency_section(project: Path) -> None:
+    out = invoke("doctor", "profile.required_packages=[hydra-core,no-such-package-tg]", "--json")
+    assert out.code == 1
+    report = out.json()
+    assert report["dependencies"]["no-such-package-tg"] == {"installed": False, "version": None, "required": True}
+    assert report["summary"]["failed"] == ["dependencies"]
+
+
+def test_missing_optional_package_is_reported_but_does_not_fail(project: Path) -> None:
+    out = invoke("doctor", "profile.optional_packages=[no-such-package-tg]", "--json")
+    assert out.code == 0
+    assert out.json()["dependencies"]["no-such-package-tg"]["installed"] is False
+
+
+def test_doctor_never_creates_what_it_checks_and_fix_says_what_it_created(project: Path) -> None:
+    shutil.rmtree(project / "cache")
+    shutil.rmtree(project / "audit")
+    out = invoke("doctor", "--json")
+    assert out.code == 1 and out.json()["summary"]["failed"] == ["paths"]
+    assert not (project / "cache").exists()
+    fixed = invoke("doctor", "--fix", "--json")
+    assert fixed.code == 0
+    assert sorted(Path(p).name for p in fixed.json()["fixed"]) == ["audit", "cache"]
+    assert (project / "cache").is_dir()
+
+
+def test_tampered_audit_chain_fails_readiness(project: Path) -> None:
+    from tg.ops.audit import AuditLog
+
+    log = AuditLog(project / "audit" / "audit.jsonl")
+    log.append("train")
+    log.append("train")
+    lines = log.path.read_text().splitlines()
+    log.path.write_text(lines[1] + "\n" + lines[0] + "\n")
+    report = invoke("doctor", "--json").json()
+    audit = next(c for c in report["institutional_readiness"]["controls"] if c["id"] == "audit_log")
+    assert not audit["ok"] and "line 1" in audit["actual"]
+    assert report["institutional_readiness"]["pass"] is False
+
+
+def test_public_bind_without_api_key_fails_metrics_exposure(project: Path) -> None:
+    report = invoke("doctor", "serve.host=0.0.0.0", "--json").json()
+    control = next(c for c in report["institutional_readiness"]["controls"] if c["id"] == "metrics_exposure")
+    assert not control["ok"]
+    keyed = invoke("doctor", "serve.host=0.0.0.0", "--json", "serve.api_key=k").json()
+    control = next(c for c in keyed["institutional_readiness"]["controls"] if c["id"] == "metrics_exposure")
+    assert control["ok"] and "k" not in control["actual"].replace("api_key", "")
+
+
+def test_credentials_in_a_config_file_fail_the_control_without_echoing_them(project: Path, conf_copy: Path) -> None:
+    text = (conf_copy / "config.yaml").read_text().replace('api_key: ""', "api_key: sk-live-123456")
+    (conf_copy / "config.yaml").write_text(text)
+    out = invoke("doctor", "--json")
+    controls = out.json()["institutional_readiness"]["controls"]
+    control = next(c for c in controls if c["id"] == "no_credentials_in_config")
+    assert not control["ok"] and "config.yaml" in control["actual"]
+    assert "sk-live-123456" not in out.stdout
+
+
+def test_disabled_log_rotation_fails_the_control(project: Path) -> None:
+    report = invoke("doctor", "logging.max_bytes=0", "--json").json()
+    control = next(c for c in report["institutional_readiness"]["controls"] if c["id"] == "log_rotation")
+    assert not control["ok"]
+
+
+def test_corrupt_config_fails_doctor_with_the_error_listed(project: Path, conf_copy: Path) -> None:
+    (conf_copy / "profile" / "default.yaml").write_text("name: default\nfail_on_degraded: maybe\n")
+    out = invoke("doctor", "--json")
+    assert out.code == 1
+    report = out.json()
+    assert report["config"]["valid"] is False and "fail_on_degraded" in report["config"]["errors"][0]
+    assert "config" in report["summary"]["failed"]
+
+
+def test_unknown_profile_exits_2_in_a_subprocess(project: Path) -> None:
+    out = run_tg("doctor", "profile=nope", cwd=project)
+    assert out.code == 2
+    assert "profile/nope" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_readable_table_without_json(project: Path) -> None:
+    out = invoke("doctor")
+    assert "institutional readiness" in out.stdout and "PASS" in out.stdout

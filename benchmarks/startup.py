@@ -54,7 +54,8 @@ def main() -> int:
         for name, argv in cases.items():
             samples[name].append(timed(argv, envs[name]))
     base = statistics.median(samples["python -c pass"])
-    print(f"startup benchmark: {args.rounds} interleaved rounds, {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    python = sys.version.split()[0]
+    print(f"startup benchmark: {args.rounds} interleaved rounds, {os.cpu_count()} CPUs, python {python}")
     print(f"{'command':38} {'median s':>9} {'p90 s':>8} {'x python':>9} {'target':>8}")
     failed = False
     for name, values in samples.items():

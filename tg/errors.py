@@ -46,6 +46,19 @@ class DataError(TgError):
     """Market data could not be obtained or failed validation."""
 
 
+class SourceError(DataError):
+    """One source failed (network, HTTP status, malformed or truncated payload): failover may try the next."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.reason = message
+
+
+class NoData(SourceError):
+    """The source answered, but has no data for this symbol/range (unknown, delisted, empty)."""
+
+
 class ArtifactError(TgError):
     """A model artifact or archive is missing, partial or tampered with."""
 

@@ -28,6 +28,15 @@ def test_every_profile_and_mode_composes(project: Path, profile: str, mode: str)
     assert loaded.cfg.mode.value == mode
 
 
+@pytest.mark.parametrize("network", ["auto", "china_direct", "vpn"])
+@pytest.mark.parametrize("source", sorted(p.stem for p in (REPO / "conf" / "source").glob("*.yaml")))
+@pytest.mark.parametrize("cache", ["memory", "redis"])
+def test_every_network_source_and_cache_combination_composes(project: Path, network: str, source: str, cache: str) -> None:
+    cfg = load_config([f"network={network}", f"source={source}", f"cache={cache}",
+                       "network.proxy_url=http://127.0.0.1:7890"], use_cache=False).cfg
+    assert (cfg.network.mode, cfg.source.name, cfg.cache.backend) == (network, source, cache)
+
+
 def test_strict_profile_gates_more_than_default(project: Path) -> None:
     default = load_config([], use_cache=False).cfg.profile
     strict = load_config(["profile=strict"], use_cache=False).cfg.profile
@@ -49,6 +58,9 @@ def test_strict_profile_gates_more_than_default(project: Path) -> None:
         ("profile.readiness_required=[nope]", "nope"),
         ("paths.data=''", "paths.data"),
         ("serve", "serve"),
+        ("source.order=[local,yahoo]", "yahoo"),
+        ("network.mode=satellite", "network.mode"),
+        ("network.timeout_s=0", "network.timeout_s"),
     ],
 )
 def test_bad_override_is_one_line_naming_the_key(project: Path, override: str, names: str) -> None:

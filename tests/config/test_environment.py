@@ -54,6 +54,26 @@ def test_every_table_entry_maps_to_a_real_key(project: Path) -> None:
     assert (cfg.mode.value, cfg.paths.models, cfg.logging.level.value) == ("live", "/tmp/models", "ERROR")
     assert (cfg.serve.metrics_enabled, cfg.serve.port, cfg.serve.host) == (True, 9200, "127.0.0.2")
     assert cfg.serve.api_key == "k3y"
+    assert (cfg.network.proxy_url, cfg.network.timeout_s) == ("http://127.0.0.1:7890", 12.0)
+    assert (cfg.source.primary, cfg.cache.memory_max_mb) == ("eastmoney", 64)
+
+
+def test_group_switches_select_the_network_mode(project: Path) -> None:
+    assert load_config([], environ={}, use_cache=False).cfg.network.mode == "auto"
+    direct = load_config([], environ={"TRADING_CHINA_DIRECT": "1"}, use_cache=False).cfg.network
+    assert direct.mode == "china_direct"
+    vpn = {"TRADING_VPN": "true", "TRADING_PROXY_URL": "http://u:p@127.0.0.1:7890"}
+    net = load_config([], environ=vpn, use_cache=False).cfg.network
+    assert (net.mode, net.timeout_s) == ("vpn", 15.0)
+    assert load_config([], environ={"TRADING_VPN": "0"}, use_cache=False).cfg.network.mode == "auto"
+    assert load_config(["network=china_direct"], environ=vpn, use_cache=False).cfg.network.mode == "china_direct"
+
+
+def test_vpn_without_proxy_is_a_configuration_error(project: Path) -> None:
+    with pytest.raises(ConfigError, match="TRADING_PROXY_URL"):
+        load_config([], environ={"TRADING_VPN": "1"}, use_cache=False)
+    with pytest.raises(ConfigError, match="0/1"):
+        load_config([], environ={"TRADING_VPN": "maybe"}, use_cache=False)
 
 
 def test_precedence_defaults_dotenv_environment_command_line(project: Path) -> None:

@@ -36,6 +36,12 @@ ENV_TABLE: tuple[EnvVar, ...] = (
     EnvVar("TRADING_METRICS_PORT", "serve.port", description="tg serve port"),
     EnvVar("TRADING_METRICS_HOST", "serve.host", description="tg serve bind address"),
     EnvVar("TRADING_METRICS_API_KEY", "serve.api_key", secret=True, description="API key for tg serve"),
+    EnvVar("TRADING_VPN", "network", group_choice="vpn", description="1: route every request through the proxy"),
+    EnvVar("TRADING_PROXY_URL", "network.proxy_url", secret=True, description="proxy for vpn mode"),
+    EnvVar("TRADING_CHINA_DIRECT", "network", group_choice="china_direct", description="1: direct, no proxy"),
+    EnvVar("TRADING_CONNECTION_TIMEOUT", "network.timeout_s", description="per-request timeout, seconds"),
+    EnvVar("TRADING_PRIMARY_SOURCE", "source.primary", description="source tried first"),
+    EnvVar("TRADING_MAX_MEMORY_CACHE_MB", "cache.memory_max_mb", description="in-memory cache byte cap"),
 )
 
 _BY_NAME = {var.name: var for var in ENV_TABLE}

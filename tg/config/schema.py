@@ -65,6 +65,58 @@ class ServeConfig:
 
 
 @dataclass
+class NetworkConfig:
+    """How remote sources are reached (`network=auto|china_direct|vpn`)."""
+
+    mode: str = "auto"  # auto | china_direct | vpn
+    # every request goes through this proxy in vpn mode; a secret (credentials are masked)
+    proxy_url: str = ""
+    timeout_s: float = 5.0
+    retries: int = 1
+    backoff_s: float = 0.2
+    # a source is skipped for `breaker_reset_s` after `breaker_failures` consecutive failures
+    breaker_failures: int = 3
+    breaker_reset_s: float = 30.0
+    # auto mode: probe timeout, and how long the verdict is cached (in cache/network_mode.json)
+    probe_timeout_s: float = 2.0
+    probe_ttl_s: float = 600.0
+
+
+@dataclass
+class EndpointsConfig:
+    tencent_quote: str = "https://qt.gtimg.cn/q="
+    tencent_kline: str = "https://web.ifzq.gtimg.cn/appstock/app/fqkline/get"
+    sina_quote: str = "https://hq.sinajs.cn/list="
+    sina_kline: str = "https://money.finance.sina.com.cn/quotes_service/api/json_v2.php/CN_MarketData.getKLineData"
+    eastmoney_quote: str = "https://push2.eastmoney.com/api/qt/stock/get"
+    eastmoney_kline: str = "https://push2his.eastmoney.com/api/qt/stock/kline/get"
+
+
+@dataclass
+class SourceConfig:
+    """Which sources, in which order (`source=default|local|remote|tencent|sina|eastmoney`)."""
+
+    name: str = "default"
+    order: list[str] = field(default_factory=lambda: ["local", "tencent", "eastmoney", "sina"])
+    # moved to the front of `order` when set (TRADING_PRIMARY_SOURCE)
+    primary: str = ""
+    adjustment: str = "qfq"  # none | qfq | hfq
+    # Qlib-layout directory of the local source; empty = the embedded subset
+    local_root: str = ""
+    endpoints: EndpointsConfig = field(default_factory=EndpointsConfig)
+
+
+@dataclass
+class CacheConfig:
+    """In-process LRU (`cache=memory`) or a Redis server (`cache=redis`)."""
+
+    backend: str = "memory"  # memory | redis
+    memory_max_mb: int = 256
+    ttl_s: float = 300.0
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+
+@dataclass
 class ProfileConfig:
     """Health gates and readiness controls (`profile=default|strict|quick`)."""
 
@@ -94,8 +146,14 @@ class AppConfig:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
 
+
+SOURCE_NAMES = ("local", "tencent", "eastmoney", "sina")
+NETWORK_MODES = ("auto", "china_direct", "vpn")
 
 # Names a profile may list; the checks in `tg.checks` implement exactly these.
 DOCTOR_SECTIONS = ("dependencies", "config", "paths", "models", "institutional_readiness")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tg.config.schema import DOCTOR_SECTIONS, READINESS_CONTROLS, AppConfig
+from tg.config.schema import DOCTOR_SECTIONS, NETWORK_MODES, READINESS_CONTROLS, SOURCE_NAMES, AppConfig
 from tg.errors import ConfigError
 
 TARGET_PREFIX = "tg."
@@ -53,6 +53,25 @@ def validate(cfg: AppConfig) -> None:
             "profile.readiness_required",
             f"unknown control {control!r} (known: {', '.join(READINESS_CONTROLS)})",
         )
+    net = cfg.network
+    need(net.mode in NETWORK_MODES, "network.mode", f"must be one of {', '.join(NETWORK_MODES)}, got {net.mode!r}")
+    need(net.mode != "vpn" or bool(net.proxy_url), "network.proxy_url",
+         "network=vpn needs a proxy URL (set TRADING_PROXY_URL)")
+    need(not net.proxy_url or "://" in net.proxy_url, "network.proxy_url", "must look like http://host:port")
+    for key in ("timeout_s", "probe_timeout_s", "breaker_reset_s"):
+        need(getattr(net, key) > 0, f"network.{key}", "must be > 0")
+    need(0 <= net.retries <= 10, "network.retries", "must be in 0..10")
+    need(net.backoff_s >= 0, "network.backoff_s", "must be >= 0")
+    need(net.breaker_failures >= 1, "network.breaker_failures", "must be >= 1")
+    src = cfg.source
+    need(bool(src.order), "source.order", "must name at least one source")
+    for name in [*src.order, *([src.primary] if src.primary else [])]:
+        need(name in SOURCE_NAMES, "source.order" if name in src.order else "source.primary",
+             f"unknown source {name!r} (known: {', '.join(SOURCE_NAMES)})")
+    need(src.adjustment in ("none", "qfq", "hfq"), "source.adjustment", "must be none, qfq or hfq")
+    need(cfg.cache.backend in ("memory", "redis"), "cache.backend", "must be memory or redis")
+    need(cfg.cache.memory_max_mb >= 1, "cache.memory_max_mb", "must be >= 1")
+    need(cfg.cache.ttl_s > 0, "cache.ttl_s", "must be > 0")
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"invalid configuration: {problems[0]}{more}")

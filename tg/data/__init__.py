@@ -1,0 +1,1 @@
+"""Market data: symbols, sources (one module each), failover, caches, bar store, validation."""

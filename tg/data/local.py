@@ -1,0 +1,102 @@
+"""The `local` source: any Qlib-layout directory (the embedded subset by default).
+
+Layout: `calendars/day.txt`, `instruments/all.txt`, `features/<sh600519>/<field>.day.bin`
+(little-endian float32; element 0 = index of the first date in the calendar). Prices in the files
+are back-adjusted (raw = value / factor); adjustment `none` divides by the factor, `hfq` returns
+the stored values, `qfq` rescales so the latest bar equals the raw price.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from tg.data.bars import BarSet, Quote
+from tg.data.symbols import Symbol
+from tg.errors import DataError, NoData
+
+PRICE_FIELDS = ("open", "high", "low", "close")
+
+
+def embedded_root() -> Path:
+    """The Qlib-layout subset shipped inside the package."""
+    return Path(__file__).resolve().parent / "embedded" / "cn_daily"
+
+
+class LocalSource:
+    name = "local"
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root else embedded_root()
+
+    @cached_property
+    def calendar(self) -> np.ndarray:
+        path = self.root / "calendars" / "day.txt"
+        try:
+            return np.array(path.read_text().split(), dtype="datetime64[D]")
+        except (OSError, ValueError) as exc:
+            raise DataError(f"local: {path} is not a Qlib calendar ({exc})") from exc
+
+    def instruments(self, universe: str = "all") -> list[Symbol]:
+        """Symbols listed in `instruments/<universe>.txt`."""
+        path = self.root / "instruments" / f"{universe}.txt"
+        try:
+            names = {line.split("\t", 1)[0].strip() for line in path.read_text().splitlines() if line.strip()}
+        except OSError as exc:
+            raise DataError(f"local: no instrument list {path}") from exc
+        return sorted(Symbol(n[2:], n[:2].upper()) for n in names)
+
+    def _field(self, directory: Path, name: str) -> tuple[int, np.ndarray]:
+        raw = np.fromfile(directory / f"{name}.day.bin", dtype="<f4")
+        if raw.size < 1:
+            raise DataError(f"local: {directory.name}/{name}.day.bin is empty")
+        return int(raw[0]), raw[1:].astype(np.float64)
+
+    def daily_bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str) -> BarSet:
+        directory = self.root / "features" / symbol.qlib.lower()
+        if not directory.is_dir():
+            raise NoData(self.name, f"no data for {symbol} in {self.root}")
+        try:
+            first, close = self._field(directory, "close")
+            fields = {"close": close}
+            for name in ("open", "high", "low", "volume", "factor"):
+                offset, values = self._field(directory, name)
+                if offset != first or len(values) != len(close):
+                    raise DataError(f"local: {symbol} field {name} is misaligned with close")
+                fields[name] = values
+        except OSError as exc:
+            raise DataError(f"local: cannot read {symbol}: {exc.strerror or exc}") from exc
+        dates = self.calendar[first : first + len(close)]
+        if len(dates) != len(close):
+            raise DataError(f"local: {symbol} has more values than the calendar has days")
+        keep = ~np.isnan(fields["close"])
+        factor = fields["factor"]
+        if adjustment == "none":
+            scale = 1.0 / factor
+        elif adjustment == "qfq":
+            scale = 1.0 / factor[keep][-1] if keep.any() else np.ones_like(factor)
+        else:
+            scale = np.ones_like(factor)
+        prices = {name: fields[name] * scale for name in PRICE_FIELDS}
+        if adjustment == "none":  # float32 storage: raw prices are whole cents
+            prices = {name: np.round(values, 2) for name, values in prices.items()}
+        bars = BarSet(symbol, self.name, adjustment, dates, prices["open"], prices["high"], prices["low"],
+                      prices["close"], fields["volume"], np.full(len(dates), np.nan), factor=factor)
+        bars = bars.select(keep).between(start, end)
+        if len(bars) == 0:
+            raise NoData(self.name, f"no bars for {symbol} between {start or 'start'} and {end or 'end'}")
+        return bars
+
+    def quote(self, symbol: Symbol) -> Quote:
+        """The last stored bar as a quote (the local store has no intraday data)."""
+        bars = self.daily_bars(symbol, None, None, "none").tail(2)
+        last = -1
+        prev = float(bars.close[-2]) if len(bars) > 1 else float(bars.close[last])
+        day = bars.dates[last].astype(object)
+        status = "suspended" if bars.volume[last] == 0 else "trading"
+        return Quote(symbol, self.name, symbol.qlib, float(bars.close[last]), prev, float(bars.open[last]),
+                     float(bars.high[last]), float(bars.low[last]), float(bars.volume[last]), float("nan"),
+                     datetime.combine(day, time(7, 0), tzinfo=UTC), status)

@@ -31,9 +31,13 @@ def test_every_profile_and_mode_composes(project: Path, profile: str, mode: str)
 @pytest.mark.parametrize("network", ["auto", "china_direct", "vpn"])
 @pytest.mark.parametrize("source", sorted(p.stem for p in (REPO / "conf" / "source").glob("*.yaml")))
 @pytest.mark.parametrize("cache", ["memory", "redis"])
-def test_every_network_source_and_cache_combination_composes(project: Path, network: str, source: str, cache: str) -> None:
-    cfg = load_config([f"network={network}", f"source={source}", f"cache={cache}",
-                       "network.proxy_url=http://127.0.0.1:7890"], use_cache=False).cfg
+def test_every_network_source_and_cache_combination_composes(
+    project: Path, network: str, source: str, cache: str
+) -> None:
+    cfg = load_config(
+        [f"network={network}", f"source={source}", f"cache={cache}", "network.proxy_url=http://127.0.0.1:7890"],
+        use_cache=False,
+    ).cfg
     assert (cfg.network.mode, cfg.source.name, cfg.cache.backend) == (network, source, cache)
 
 

@@ -48,6 +48,10 @@ def test_every_table_entry_maps_to_a_real_key(project: Path) -> None:
         "TRADING_METRICS_PORT": "9200",
         "TRADING_METRICS_HOST": "127.0.0.2",
         "TRADING_METRICS_API_KEY": "k3y",
+        "TRADING_PROXY_URL": "http://127.0.0.1:7890",
+        "TRADING_CONNECTION_TIMEOUT": "12",
+        "TRADING_PRIMARY_SOURCE": "eastmoney",
+        "TRADING_MAX_MEMORY_CACHE_MB": "64",
     }
     assert set(values) == {v.name for v in ENV_TABLE if v.group_choice is None}
     cfg = load_config([], environ=values, use_cache=False).cfg

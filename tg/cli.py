@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from tg.errors import EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, TgError
+from tg.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, TgError
 
 log = logging.getLogger("tg")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,7 +32,9 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect the composed configuration.", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+data_app = typer.Typer(help="Market data: daily bars and quotes through the source chain.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(data_app, name="data")
 
 Overrides = Annotated[list[str] | None, typer.Argument(help="Hydra overrides, e.g. profile=strict", show_default=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
@@ -161,6 +163,45 @@ def audit_verify(overrides: Overrides = None, as_json: JsonFlag = False) -> None
     raise typer.Exit(verdict.exit_code)
 
 
+@data_app.command("fetch")
+@_mapped
+def data_fetch(
+    symbol: Annotated[str, typer.Argument(help="600519, sh600519, 600519.SH, 1.600519, SH000300 …")],
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    start: Annotated[str | None, typer.Option("--start", help="first date, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="last date, YYYY-MM-DD")] = None,
+) -> None:
+    """Daily bars of SYMBOL from the first source that has them (validated; exit 1 if none can)."""
+    from tg.commands.data import run_fetch
+
+    _emit(run_fetch(_load(overrides, command="data fetch", creates_dirs=True), symbol, start, end), as_json)
+
+
+@data_app.command("quote")
+@_mapped
+def data_quote(
+    symbol: Annotated[str, typer.Argument(help="600519, sh600519, 600519.SH …")],
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Latest quote of SYMBOL (the local source answers with its last bar)."""
+    from tg.commands.data import run_quote
+
+    _emit(run_quote(_load(overrides, command="data quote", creates_dirs=True), symbol), as_json)
+
+
+@app.command()
+@_mapped
+def diagnose(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
+    """Network diagnostics: DNS, connect, HTTP per endpoint, proxy; exit 1 if no remote source answers."""
+    from tg.commands.diagnose import run_diagnose
+
+    result = run_diagnose(_load(overrides, command="diagnose"))
+    _emit(result, as_json)
+    raise typer.Exit(result.exit_code)
+
+
 def _debug() -> bool:
     return os.environ.get("TG_DEBUG", "") not in ("", "0")
 
@@ -184,6 +225,10 @@ def main(argv: list[str] | None = None) -> None:
         code = getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
     except (KeyboardInterrupt, typer.Abort):
         code = EXIT_INTERRUPTED
+    except Exception as exc:  # a bug, not an expected failure: still one line, details in the log
+        log.error("internal error", exc_info=True)
+        _fail(f"internal error ({exc.__class__.__name__}: {exc}); details in logs/trading.log", exc)
+        code = EXIT_FAILED
     code = code if isinstance(code, int) else 0
     if code == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130) itself
         sys.stderr.write("tg: interrupted\n")

@@ -35,7 +35,7 @@ def setup_logging(
     root.setLevel(level)
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setLevel(logging.DEBUG if debug else logging.WARNING)
-    stderr.setFormatter(logging.Formatter("tg: %(levelname)s: %(message)s"))
+    stderr.setFormatter(logging.Formatter("tg: %(levelname)s: %(message)s") if debug else _Brief())
     _add(root, stderr)
     if create_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -64,6 +64,16 @@ def prune_rotated(log_dir: Path, file_name: str, retention_days: int) -> list[Pa
         except OSError:
             continue  # vanished or not ours to delete: retention retries next run
     return removed
+
+
+class _Brief(logging.Formatter):
+    """stderr shows one line per record; tracebacks go to the log file (or TG_DEBUG=1)."""
+
+    def __init__(self) -> None:
+        super().__init__("tg: %(levelname)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.formatMessage(logging.makeLogRecord({**record.__dict__, "message": record.getMessage()}))
 
 
 def _add(root: logging.Logger, handler: logging.Handler) -> None:

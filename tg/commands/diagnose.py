@@ -1,0 +1,121 @@
+"""`tg diagnose`: DNS, connect, HTTP status and latency per endpoint, proxy reachability, advice.
+
+Probes run concurrently and the whole run is bounded by the network timeout.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from tg.config.loader import LoadedConfig
+from tg.data.network import host_port, http_client, tcp_reachable
+from tg.errors import EXIT_FAILED, EXIT_OK
+from tg.ops.redact import redact_url
+
+
+@dataclass
+class Probe:
+    source: str
+    url: str
+    dns: str = "not run"
+    connect_ms: float | None = None
+    http_status: int | None = None
+    latency_ms: float | None = None
+    error: str = ""
+
+    @property
+    def reachable(self) -> bool:
+        return self.http_status is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "reachable": self.reachable}
+
+
+def probe(source: str, url: str, loaded: LoadedConfig, mode: str) -> Probe:
+    result = Probe(source, url)
+    host, port = host_port(url)
+    if mode != "vpn":  # through a proxy, DNS and connect happen at the proxy
+        try:
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            result.dns = "ok"
+        except OSError as exc:
+            result.dns, result.error = f"failed ({exc.strerror or exc})", "DNS lookup failed"
+            return result
+        began = time.perf_counter()
+        if not tcp_reachable(host, port, loaded.cfg.network.timeout_s):
+            result.error = f"cannot connect to {host}:{port}"
+            return result
+        result.connect_ms = round((time.perf_counter() - began) * 1000, 1)
+    import httpx
+
+    began = time.perf_counter()
+    try:
+        with http_client(loaded.cfg.network, mode) as client:
+            response = client.get(url)
+        result.http_status = response.status_code
+        result.latency_ms = round((time.perf_counter() - began) * 1000, 1)
+    except httpx.HTTPError as exc:
+        result.error = f"HTTP failed: {exc.__class__.__name__}"
+    return result
+
+
+@dataclass
+class Diagnosis:
+    mode: str
+    probes: list[Probe]
+    proxy: dict[str, Any]
+    recommended: str
+    elapsed_s: float
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if any(p.reachable for p in self.probes) else EXIT_FAILED
+
+    def to_dict(self) -> dict[str, Any]:
+        reachable = sorted({p.source for p in self.probes if p.reachable})
+        return {"configured_mode": self.mode, "recommended_mode": self.recommended, "proxy": self.proxy,
+                "reachable_sources": reachable, "endpoints": [p.to_dict() for p in self.probes],
+                "elapsed_s": round(self.elapsed_s, 2)}
+
+    def table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title=f"tg diagnose — mode {self.mode}, recommended {self.recommended}", title_justify="left")
+        for column in ("source", "endpoint", "dns", "connect ms", "http", "latency ms", "error"):
+            table.add_column(column)
+        for p in self.probes:
+            table.add_row(p.source, p.url.split("?")[0], p.dns, str(p.connect_ms or "-"), str(p.http_status or "-"),
+                          str(p.latency_ms or "-"), p.error)
+        return table
+
+
+def run_diagnose(loaded: LoadedConfig) -> Diagnosis:
+    net, ep = loaded.cfg.network, loaded.cfg.source.endpoints
+    endpoints = [("tencent", ep.tencent_quote + "sh600519"), ("tencent", ep.tencent_kline),
+                 ("sina", ep.sina_quote + "sh600519"), ("sina", ep.sina_kline),
+                 ("eastmoney", ep.eastmoney_quote), ("eastmoney", ep.eastmoney_kline)]
+    mode = "vpn" if net.mode == "vpn" else "china_direct"
+    began = time.perf_counter()
+    budget = net.timeout_s * 2 + 1
+    pool = ThreadPoolExecutor(max_workers=len(endpoints) + 1)
+    futures = [pool.submit(probe, name, url, loaded, mode) for name, url in endpoints]
+    proxy_future = pool.submit(tcp_reachable, *host_port(net.proxy_url), net.probe_timeout_s) if net.proxy_url else None
+    wait(futures, timeout=budget)
+    probes = []
+    for (name, url), future in zip(endpoints, futures, strict=True):
+        probes.append(future.result() if future.done() else Probe(name, url, error=f"no answer within {budget:.0f} s"))
+    proxy_ok = bool(proxy_future and proxy_future.done() and proxy_future.result())
+    pool.shutdown(wait=False, cancel_futures=True)
+    direct_ok = mode != "vpn" and any(p.reachable for p in probes)
+    if direct_ok:
+        recommended = "china_direct"
+    elif proxy_ok:
+        recommended = "vpn"
+    else:
+        recommended = "offline: local source only (no remote source reachable)"
+    proxy = {"configured": bool(net.proxy_url), "url": redact_url(net.proxy_url), "reachable": proxy_ok}
+    return Diagnosis(net.mode, probes, proxy, recommended, time.perf_counter() - began)

@@ -1,0 +1,119 @@
+"""`SourceChain`: ordered failover over sources, with retries, backoff and a breaker per source."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TypeVar
+
+from tg.data.bars import BarSet, Quote
+from tg.data.source import Source
+from tg.data.symbols import Symbol
+from tg.errors import DataError, NoData, SourceError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class CircuitBreaker:
+    """closed → (N consecutive failures) → open → (after reset_s) half-open: one probe decides."""
+
+    failures_to_open: int = 3
+    reset_s: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    state: str = "closed"
+    failures: int = 0
+    opened_at: float = 0.0
+
+    def allow(self) -> bool:
+        if self.state == "open" and self.clock() - self.opened_at >= self.reset_s:
+            self.state = "half_open"
+        return self.state != "open"
+
+    def record_success(self) -> None:
+        self.state, self.failures = "closed", 0
+
+    def record_failure(self) -> None:
+        self.failures += 1
+        if self.state == "half_open" or self.failures >= self.failures_to_open:
+            self.state, self.opened_at = "open", self.clock()
+
+
+@dataclass
+class ChainStats:
+    """Counters later exported as metrics: errors per source, consecutive failed operations."""
+
+    errors: Counter[str] = field(default_factory=Counter)
+    successes: Counter[str] = field(default_factory=Counter)
+    consecutive_failures: int = 0
+
+
+class SourceChain:
+    """Try each source in order; retry transient failures; skip sources whose breaker is open."""
+
+    def __init__(
+        self,
+        sources: list[Source],
+        retries: int = 1,
+        backoff_s: float = 0.2,
+        breaker_failures: int = 3,
+        breaker_reset_s: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        on_error: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.sources = sources
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.sleep = sleep
+        self.on_error = on_error
+        self.breakers = {s.name: CircuitBreaker(breaker_failures, breaker_reset_s, clock) for s in sources}
+        self.stats = ChainStats()
+        self._random = random.Random()
+
+    def daily_bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str) -> BarSet:
+        return self._first(f"daily bars of {symbol}", lambda s: s.daily_bars(symbol, start, end, adjustment))
+
+    def quote(self, symbol: Symbol) -> Quote:
+        return self._first(f"quote of {symbol}", lambda s: s.quote(symbol))
+
+    def _first(self, what: str, call: Callable[[Source], T]) -> T:
+        reasons: list[str] = []
+        for source in self.sources:
+            breaker = self.breakers[source.name]
+            if not breaker.allow():
+                reasons.append(f"{source.name}: skipped, circuit open after {breaker.failures} failures")
+                continue
+            for attempt in range(self.retries + 1):
+                try:
+                    result = call(source)
+                except NoData as exc:  # the source is fine; it just has nothing: no retry
+                    reasons.append(f"{source.name}: {exc.reason}")
+                    breaker.record_success()
+                    break
+                except SourceError as exc:
+                    breaker.record_failure()
+                    self._failed(source.name, exc.reason)
+                    if attempt < self.retries and breaker.allow():
+                        self.sleep(self.backoff_s * (2**attempt) * (1 + 0.25 * self._random.random()))
+                        continue
+                    reasons.append(f"{source.name}: {exc.reason}")
+                    break
+                breaker.record_success()
+                self.stats.successes[source.name] += 1
+                self.stats.consecutive_failures = 0
+                return result
+        self.stats.consecutive_failures += 1
+        raise DataError(f"no source could provide the {what}: " + "; ".join(reasons))
+
+    def _failed(self, source: str, reason: str) -> None:
+        self.stats.errors[source] += 1
+        log.warning("data fetch error from %s: %s", source, reason)
+        if self.on_error is not None:
+            self.on_error(source, reason)

@@ -1,0 +1,62 @@
+"""Build the configured sources and their failover chain from a loaded config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tg.config.loader import LoadedConfig
+from tg.data.chain import SourceChain
+from tg.data.local import LocalSource
+from tg.data.network import http_client, resolve_mode
+from tg.data.source import Source
+
+
+def source_order(loaded: LoadedConfig) -> list[str]:
+    """`source.order` with `source.primary` (TRADING_PRIMARY_SOURCE) moved to the front."""
+    order = list(loaded.cfg.source.order)
+    primary = loaded.cfg.source.primary
+    if primary:
+        order = [primary, *[name for name in order if name != primary]]
+    return order
+
+
+def local_root(loaded: LoadedConfig) -> Path | None:
+    root = loaded.cfg.source.local_root
+    if not root:
+        return None
+    path = Path(root)
+    return path if path.is_absolute() else loaded.root / path
+
+
+def build_sources(loaded: LoadedConfig, client: Any | None = None) -> list[Source]:
+    """Instantiate the sources in order; remote ones share one HTTP client for the network mode."""
+    order = source_order(loaded)
+    ep = loaded.cfg.source.endpoints
+    if client is None and any(name != "local" for name in order):
+        mode = resolve_mode(loaded.cfg.network, ep.tencent_quote, loaded.path("cache"))
+        client = http_client(loaded.cfg.network, mode)
+    sources: list[Source] = []
+    for name in order:
+        if name == "local":
+            sources.append(LocalSource(local_root(loaded)))
+        elif name == "tencent":
+            from tg.data.tencent import TencentEndpoints, TencentSource
+
+            sources.append(TencentSource(client, TencentEndpoints(quote=ep.tencent_quote, kline=ep.tencent_kline)))
+        elif name == "sina":
+            from tg.data.sina import SinaEndpoints, SinaSource
+
+            sources.append(SinaSource(client, SinaEndpoints(quote=ep.sina_quote, kline=ep.sina_kline)))
+        elif name == "eastmoney":
+            from tg.data.eastmoney import EastmoneyEndpoints, EastmoneySource
+
+            sources.append(EastmoneySource(client, EastmoneyEndpoints(quote=ep.eastmoney_quote,
+                                                                      kline=ep.eastmoney_kline)))
+    return sources
+
+
+def build_chain(loaded: LoadedConfig, client: Any | None = None) -> SourceChain:
+    net = loaded.cfg.network
+    return SourceChain(build_sources(loaded, client), retries=net.retries, backoff_s=net.backoff_s,
+                       breaker_failures=net.breaker_failures, breaker_reset_s=net.breaker_reset_s)

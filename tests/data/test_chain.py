@@ -35,8 +35,12 @@ def chain_for(server, client, **kwargs) -> SourceChain:  # type: ignore[no-untyp
 
 @pytest.mark.parametrize(
     "fault",
-    [dict(status=500, body=b"oops"), dict(body=b"\x00\xffgarbage"), dict(body=b'{"code":0,"data":{"sh60', truncate_at=10),
-     dict(body=b"{}", delay=1.0)],
+    [
+        dict(status=500, body=b"oops"),
+        dict(body=b"\x00\xffgarbage"),
+        dict(body=b'{"code":0,"data":{"sh60', truncate_at=10),
+        dict(body=b"{}", delay=1.0),
+    ],
     ids=["http500", "garbage", "truncated", "slow"],
 )
 def test_fails_over_to_the_next_source(recorded_server, client, fault) -> None:  # type: ignore[no-untyped-def]

@@ -11,10 +11,18 @@ def test_every_spelling_of_moutai(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "canonical", "index"),
-    [("000001", "000001.SZ", False), ("300750", "300750.SZ", False), ("430047", "430047.BJ", False),
-     ("0.000001", "000001.SZ", False), ("SH000300", "000300.SH", True), ("000300.SH", "000300.SH", True),
-     ("1.000300", "000300.SH", True), ("CSI300", "000300.SH", True), ("sz399001", "399001.SZ", True),
-     ("000300", "000300.SZ", False)],
+    [
+        ("000001", "000001.SZ", False),
+        ("300750", "300750.SZ", False),
+        ("430047", "430047.BJ", False),
+        ("0.000001", "000001.SZ", False),
+        ("SH000300", "000300.SH", True),
+        ("000300.SH", "000300.SH", True),
+        ("1.000300", "000300.SH", True),
+        ("CSI300", "000300.SH", True),
+        ("sz399001", "399001.SZ", True),
+        ("000300", "000300.SZ", False),
+    ],
 )
 def test_exchange_and_index_rules(text: str, canonical: str, index: bool) -> None:
     symbol = parse_symbol(text)

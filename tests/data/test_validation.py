@@ -47,8 +47,13 @@ def test_duplicate_and_unsorted_dates_are_errors(bars: BarSet) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
-    [("close", np.nan, "NaN"), ("high", 1.0, "OHLC"), ("low", -5.0, "OHLC"), ("volume", -1.0, "negative volume"),
-     ("close", None, "limit")],
+    [
+        ("close", np.nan, "NaN"),
+        ("high", 1.0, "OHLC"),
+        ("low", -5.0, "OHLC"),
+        ("volume", -1.0, "negative volume"),
+        ("close", None, "limit"),
+    ],
 )
 def test_bad_bars_are_quarantined_with_a_reason(bars: BarSet, field: str, value: float | None, reason: str) -> None:
     column = getattr(bars, field).copy()

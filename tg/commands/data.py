@@ -46,15 +46,23 @@ class FetchResult:
         from rich.table import Table
 
         b = self.bars
-        title = (f"{b.symbol} from {b.source} ({b.adjustment}): {len(b)} bars {b.first_date} .. {b.last_date}"
-                 + (f", {len(self.quarantined)} quarantined" if self.quarantined else ""))
+        title = f"{b.symbol} from {b.source} ({b.adjustment}): {len(b)} bars {b.first_date} .. {b.last_date}" + (
+            f", {len(self.quarantined)} quarantined" if self.quarantined else ""
+        )
         table = Table(title=title, title_justify="left")
         for column in ("date", "open", "high", "low", "close", "volume (shares)", "amount (yuan)"):
             table.add_column(column, justify="right")
         for row in b.tail(SHOW_LAST).records():
             amount = "-" if row["amount"] is None else f"{row['amount']:,.0f}"
-            table.add_row(row["date"], f"{row['open']:.2f}", f"{row['high']:.2f}", f"{row['low']:.2f}",
-                          f"{row['close']:.2f}", f"{row['volume']:,.0f}", amount)
+            table.add_row(
+                row["date"],
+                f"{row['open']:.2f}",
+                f"{row['high']:.2f}",
+                f"{row['low']:.2f}",
+                f"{row['close']:.2f}",
+                f"{row['volume']:,.0f}",
+                amount,
+            )
         return table
 
 
@@ -69,8 +77,10 @@ class QuoteResult:
     def text(self) -> str:
         q = self.quote
         change = (q.price / q.prev_close - 1) * 100 if q.prev_close else 0.0
-        return (f"{q.symbol} {q.name}: {q.price:.2f} ({change:+.2f}%) prev {q.prev_close:.2f} "
-                f"vol {q.volume:,.0f} shares [{q.status}] from {q.source} at {q.time}")
+        return (
+            f"{q.symbol} {q.name}: {q.price:.2f} ({change:+.2f}%) prev {q.prev_close:.2f} "
+            f"vol {q.volume:,.0f} shares [{q.status}] from {q.source} at {q.time}"
+        )
 
 
 def parse_day(text: str | None, option: str) -> date | None:

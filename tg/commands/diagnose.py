@@ -77,9 +77,14 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         reachable = sorted({p.source for p in self.probes if p.reachable})
-        return {"configured_mode": self.mode, "recommended_mode": self.recommended, "proxy": self.proxy,
-                "reachable_sources": reachable, "endpoints": [p.to_dict() for p in self.probes],
-                "elapsed_s": round(self.elapsed_s, 2)}
+        return {
+            "configured_mode": self.mode,
+            "recommended_mode": self.recommended,
+            "proxy": self.proxy,
+            "reachable_sources": reachable,
+            "endpoints": [p.to_dict() for p in self.probes],
+            "elapsed_s": round(self.elapsed_s, 2),
+        }
 
     def table(self) -> Any:
         from rich.table import Table
@@ -88,16 +93,28 @@ class Diagnosis:
         for column in ("source", "endpoint", "dns", "connect ms", "http", "latency ms", "error"):
             table.add_column(column)
         for p in self.probes:
-            table.add_row(p.source, p.url.split("?")[0], p.dns, str(p.connect_ms or "-"), str(p.http_status or "-"),
-                          str(p.latency_ms or "-"), p.error)
+            table.add_row(
+                p.source,
+                p.url.split("?")[0],
+                p.dns,
+                str(p.connect_ms or "-"),
+                str(p.http_status or "-"),
+                str(p.latency_ms or "-"),
+                p.error,
+            )
         return table
 
 
 def run_diagnose(loaded: LoadedConfig) -> Diagnosis:
     net, ep = loaded.cfg.network, loaded.cfg.source.endpoints
-    endpoints = [("tencent", ep.tencent_quote + "sh600519"), ("tencent", ep.tencent_kline),
-                 ("sina", ep.sina_quote + "sh600519"), ("sina", ep.sina_kline),
-                 ("eastmoney", ep.eastmoney_quote), ("eastmoney", ep.eastmoney_kline)]
+    endpoints = [
+        ("tencent", ep.tencent_quote + "sh600519"),
+        ("tencent", ep.tencent_kline),
+        ("sina", ep.sina_quote + "sh600519"),
+        ("sina", ep.sina_kline),
+        ("eastmoney", ep.eastmoney_quote),
+        ("eastmoney", ep.eastmoney_kline),
+    ]
     mode = "vpn" if net.mode == "vpn" else "china_direct"
     began = time.perf_counter()
     budget = net.timeout_s * 2 + 1

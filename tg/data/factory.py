@@ -51,12 +51,18 @@ def build_sources(loaded: LoadedConfig, client: Any | None = None) -> list[Sourc
         elif name == "eastmoney":
             from tg.data.eastmoney import EastmoneyEndpoints, EastmoneySource
 
-            sources.append(EastmoneySource(client, EastmoneyEndpoints(quote=ep.eastmoney_quote,
-                                                                      kline=ep.eastmoney_kline)))
+            sources.append(
+                EastmoneySource(client, EastmoneyEndpoints(quote=ep.eastmoney_quote, kline=ep.eastmoney_kline))
+            )
     return sources
 
 
 def build_chain(loaded: LoadedConfig, client: Any | None = None) -> SourceChain:
     net = loaded.cfg.network
-    return SourceChain(build_sources(loaded, client), retries=net.retries, backoff_s=net.backoff_s,
-                       breaker_failures=net.breaker_failures, breaker_reset_s=net.breaker_reset_s)
+    return SourceChain(
+        build_sources(loaded, client),
+        retries=net.retries,
+        backoff_s=net.backoff_s,
+        breaker_failures=net.breaker_failures,
+        breaker_reset_s=net.breaker_reset_s,
+    )

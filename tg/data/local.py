@@ -83,8 +83,19 @@ class LocalSource:
         prices = {name: fields[name] * scale for name in PRICE_FIELDS}
         if adjustment == "none":  # float32 storage: raw prices are whole cents
             prices = {name: np.round(values, 2) for name, values in prices.items()}
-        bars = BarSet(symbol, self.name, adjustment, dates, prices["open"], prices["high"], prices["low"],
-                      prices["close"], fields["volume"], np.full(len(dates), np.nan), factor=factor)
+        bars = BarSet(
+            symbol,
+            self.name,
+            adjustment,
+            dates,
+            prices["open"],
+            prices["high"],
+            prices["low"],
+            prices["close"],
+            fields["volume"],
+            np.full(len(dates), np.nan),
+            factor=factor,
+        )
         bars = bars.select(keep).between(start, end)
         if len(bars) == 0:
             raise NoData(self.name, f"no bars for {symbol} between {start or 'start'} and {end or 'end'}")
@@ -97,6 +108,17 @@ class LocalSource:
         prev = float(bars.close[-2]) if len(bars) > 1 else float(bars.close[last])
         day = bars.dates[last].astype(object)
         status = "suspended" if bars.volume[last] == 0 else "trading"
-        return Quote(symbol, self.name, symbol.qlib, float(bars.close[last]), prev, float(bars.open[last]),
-                     float(bars.high[last]), float(bars.low[last]), float(bars.volume[last]), float("nan"),
-                     datetime.combine(day, time(7, 0), tzinfo=UTC), status)
+        return Quote(
+            symbol,
+            self.name,
+            symbol.qlib,
+            float(bars.close[last]),
+            prev,
+            float(bars.open[last]),
+            float(bars.high[last]),
+            float(bars.low[last]),
+            float(bars.volume[last]),
+            float("nan"),
+            datetime.combine(day, time(7, 0), tzinfo=UTC),
+            status,
+        )

@@ -65,5 +65,6 @@ def http_client(net: NetworkConfig, mode: str) -> Any:
     import httpx
 
     proxy = net.proxy_url if mode == "vpn" else None
-    return httpx.Client(timeout=net.timeout_s, proxy=proxy, trust_env=False, headers={"User-Agent": USER_AGENT},
-                        follow_redirects=True)
+    return httpx.Client(
+        timeout=net.timeout_s, proxy=proxy, trust_env=False, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+    )

@@ -84,8 +84,12 @@ def _check_volume_units(bars: BarSet) -> None:
         vwap = bars.amount[known] / bars.volume[known]
     ratio = vwap / bars.close[known]
     if np.nanmedian(ratio) > 20:
-        raise DataError(f"{bars.source}: {bars.symbol} volume looks like lots, not shares "
-                        f"(amount/volume is {np.nanmedian(ratio):.0f}x the price)")
+        raise DataError(
+            f"{bars.source}: {bars.symbol} volume looks like lots, not shares "
+            f"(amount/volume is {np.nanmedian(ratio):.0f}x the price)"
+        )
     if np.nanmedian(ratio) < 0.05:
-        raise DataError(f"{bars.source}: {bars.symbol} amount looks like 10k-yuan units, not yuan "
-                        f"(amount/volume is {np.nanmedian(ratio):.4f}x the price)")
+        raise DataError(
+            f"{bars.source}: {bars.symbol} amount looks like 10k-yuan units, not yuan "
+            f"(amount/volume is {np.nanmedian(ratio):.4f}x the price)"
+        )

@@ -86,8 +86,8 @@ class BarSet:
         """Build from `(date, open, high, low, close, volume_shares, amount_yuan)` rows in any order."""
         rows = sorted(rows, key=lambda r: str(r[0]))
         dates = np.array([np.datetime64(str(r[0])[:10], "D") for r in rows], dtype="datetime64[D]")
-        columns = [np.array([float(r[i]) for r in rows], dtype=np.float64) for i in range(1, 7)]
-        return cls(symbol, source, adjustment, dates, *columns)
+        o, h, lo, c, v, a = (np.array([float(r[i]) for r in rows], dtype=np.float64) for i in range(1, 7))
+        return cls(symbol, source, adjustment, dates, o, h, lo, c, v, a)
 
 
 @dataclass(frozen=True)

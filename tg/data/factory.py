@@ -31,9 +31,11 @@ def local_root(loaded: LoadedConfig) -> Path | None:
 
 def build_sources(loaded: LoadedConfig, client: Any | None = None) -> list[Source]:
     """Instantiate the sources in order; remote ones share one HTTP client for the network mode."""
+    if all(name == "local" for name in source_order(loaded)):
+        return [LocalSource(local_root(loaded))]
     order = source_order(loaded)
     ep = loaded.cfg.source.endpoints
-    if client is None and any(name != "local" for name in order):
+    if client is None:
         mode = resolve_mode(loaded.cfg.network, ep.tencent_quote, loaded.path("cache"))
         client = http_client(loaded.cfg.network, mode)
     sources: list[Source] = []

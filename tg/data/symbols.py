@@ -101,10 +101,10 @@ def parse_symbol(text: str) -> Symbol:
                 return Symbol(code, "SH")
             exchange = "BJ" if exchange_for_code(code) == "BJ" else "SZ"
             return Symbol(code, exchange)
-        exchange = exchange_for_code(code)
-        if exchange is None:
+        bare = exchange_for_code(code)
+        if bare is None:
             raise UsageError(f"symbol {text!r}: code {code} belongs to no A-share exchange")
-        return Symbol(code, exchange)
+        return Symbol(code, bare)
     raise UsageError(
         f"symbol {text!r} not understood: use 600519, sh600519, 600519.SH, 1.600519 "
         f"(indices: SH000300 or CSI300)"

@@ -112,6 +112,6 @@ def recorded_server() -> Iterator[RecordedServer]:
 
 @pytest.fixture
 def http_client() -> Iterator[httpx.Client]:
-    """An httpx client with a short timeout, closed after the test."""
-    with httpx.Client(timeout=2.0) as client:
+    """An httpx client with a short timeout that talks to 127.0.0.1 directly, closed after the test."""
+    with httpx.Client(timeout=2.0, trust_env=False) as client:  # no proxy from the environment
         yield client

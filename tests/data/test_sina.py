@@ -212,5 +212,8 @@ def test_source_kline_faults(recorded_server: RecordedServer, http_client: httpx
 
 def test_source_slow_answer_times_out(recorded_server: RecordedServer) -> None:
     recorded_server.route(KLINE, sample("sina-getKLineData.txt"), delay=1.0)
-    with httpx.Client(timeout=0.3) as client, pytest.raises(SourceError, match=r"timed out after 0.3s"):
+    with (
+        httpx.Client(timeout=0.3, trust_env=False) as client,
+        pytest.raises(SourceError, match=r"timed out after 0.3s"),
+    ):
         source(recorded_server, client).daily_bars(PAB, None, None, "none")

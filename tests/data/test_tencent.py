@@ -283,7 +283,10 @@ def test_source_quote_faults(recorded_server: RecordedServer, http_client: httpx
 
 def test_source_slow_answer_times_out(recorded_server: RecordedServer) -> None:
     recorded_server.route("/q=sh600519", gbk(sample_lines("tencent-qt-realtime-2026.txt")[0]), delay=1.0)
-    with httpx.Client(timeout=0.3) as client, pytest.raises(SourceError, match=r"timed out after 0.3s"):
+    with (
+        httpx.Client(timeout=0.3, trust_env=False) as client,
+        pytest.raises(SourceError, match=r"timed out after 0.3s"),
+    ):
         source(recorded_server, client).quote(MOUTAI)
 
 

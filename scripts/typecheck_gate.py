@@ -24,7 +24,10 @@ LINE = re.compile(r"^(?P<file>[^:]+):\d+(?::\d+)?: error: (?P<message>.*?)(?:  \
 def mypy_errors(target: str) -> Counter[tuple[str, str, str]]:
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", target, "--no-error-summary", "--no-pretty", "--show-error-codes"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode not in (0, 1) or "No module named mypy" in proc.stderr:
         sys.stderr.write(f"typecheck_gate: mypy could not run: {proc.stderr.strip() or proc.stdout.strip()}\n")

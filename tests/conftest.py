@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from tg.cli import app
 
+pytest_plugins = ["tests.recorded_server"]  # the recorded-payload HTTP server, shared with command tests
+
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME_DIRS = ("data_storage", "models_saved", "logs", "cache", "audit", "backups")
 TG = Path(sys.executable).parent / "tg"

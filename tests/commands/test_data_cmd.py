@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import invoke, run_tg
-from tests.data.conftest import recorded_server  # noqa: F401 - shared fixture
 from tests.data.samples import sample_lines
 
 

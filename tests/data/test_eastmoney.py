@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.data.conftest import RecordedServer
 from tests.data.samples import sample_lines
+from tests.recorded_server import RecordedServer
 from tg.data import tencent
 from tg.data.eastmoney import EastmoneyEndpoints, EastmoneySource, parse_kline, parse_quote
 from tg.data.symbols import Symbol

@@ -9,8 +9,8 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.data.conftest import RecordedServer
 from tests.data.samples import sample
+from tests.recorded_server import RecordedServer
 from tg.data.sina import SinaEndpoints, SinaSource, parse_kline, parse_quotes
 from tg.data.symbols import Symbol
 from tg.errors import NoData, SourceError

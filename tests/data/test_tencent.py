@@ -11,8 +11,8 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.data.conftest import RecordedServer
 from tests.data.samples import sample, sample_lines
+from tests.recorded_server import RecordedServer
 from tg.data.symbols import Symbol
 from tg.data.tencent import TencentEndpoints, TencentSource, parse_kline, parse_quotes
 from tg.errors import NoData, SourceError

@@ -55,8 +55,11 @@ def validate(cfg: AppConfig) -> None:
         )
     net = cfg.network
     need(net.mode in NETWORK_MODES, "network.mode", f"must be one of {', '.join(NETWORK_MODES)}, got {net.mode!r}")
-    need(net.mode != "vpn" or bool(net.proxy_url), "network.proxy_url",
-         "network=vpn needs a proxy URL (set TRADING_PROXY_URL)")
+    need(
+        net.mode != "vpn" or bool(net.proxy_url),
+        "network.proxy_url",
+        "network=vpn needs a proxy URL (set TRADING_PROXY_URL)",
+    )
     need(not net.proxy_url or "://" in net.proxy_url, "network.proxy_url", "must look like http://host:port")
     for key in ("timeout_s", "probe_timeout_s", "breaker_reset_s"):
         need(getattr(net, key) > 0, f"network.{key}", "must be > 0")
@@ -66,8 +69,11 @@ def validate(cfg: AppConfig) -> None:
     src = cfg.source
     need(bool(src.order), "source.order", "must name at least one source")
     for name in [*src.order, *([src.primary] if src.primary else [])]:
-        need(name in SOURCE_NAMES, "source.order" if name in src.order else "source.primary",
-             f"unknown source {name!r} (known: {', '.join(SOURCE_NAMES)})")
+        need(
+            name in SOURCE_NAMES,
+            "source.order" if name in src.order else "source.primary",
+            f"unknown source {name!r} (known: {', '.join(SOURCE_NAMES)})",
+        )
     need(src.adjustment in ("none", "qfq", "hfq"), "source.adjustment", "must be none, qfq or hfq")
     need(cfg.cache.backend in ("memory", "redis"), "cache.backend", "must be memory or redis")
     need(cfg.cache.memory_max_mb >= 1, "cache.memory_max_mb", "must be >= 1")

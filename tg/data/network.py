@@ -42,9 +42,9 @@ def resolve_mode(net: NetworkConfig, probe_url: str, cache_dir: Path) -> str:
     if cached is not None:
         return cached
     mode = "china_direct"
-    if not tcp_reachable(*host_port(probe_url), net.probe_timeout_s) and net.proxy_url:
-        if tcp_reachable(*host_port(net.proxy_url), net.probe_timeout_s):
-            mode = "vpn"
+    direct = tcp_reachable(*host_port(probe_url), net.probe_timeout_s)
+    if not direct and net.proxy_url and tcp_reachable(*host_port(net.proxy_url), net.probe_timeout_s):
+        mode = "vpn"
     if cache_dir.is_dir():
         verdict = {"mode": mode, "checked_at": time.time(), "proxy": bool(net.proxy_url)}
         atomic_write_text(verdict_path, json.dumps(verdict))

@@ -106,6 +106,5 @@ def parse_symbol(text: str) -> Symbol:
             raise UsageError(f"symbol {text!r}: code {code} belongs to no A-share exchange")
         return Symbol(code, bare)
     raise UsageError(
-        f"symbol {text!r} not understood: use 600519, sh600519, 600519.SH, 1.600519 "
-        f"(indices: SH000300 or CSI300)"
+        f"symbol {text!r} not understood: use 600519, sh600519, 600519.SH, 1.600519 (indices: SH000300 or CSI300)"
     )

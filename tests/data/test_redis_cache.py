@@ -41,6 +41,12 @@ class Clock:
         return self.now
 
 
+def _spawn(binary: str, port: int) -> subprocess.Popen[bytes]:
+    """A throw-away redis-server on loopback: no persistence, password required."""
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return subprocess.Popen([*argv, "--requirepass", PASSWORD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -70,23 +76,7 @@ def server() -> Iterator[Server]:
             "redis-server is not on PATH: install it (apt-get install redis-server) to run the Redis cache tests"
         )
     port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--requirepass",
-            PASSWORD,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = _spawn(binary, port)
     running = Server(process, port)
     deadline = time.monotonic() + 10
     while not _answers_ping(port):
@@ -175,23 +165,7 @@ def test_backoff_skips_redis_until_it_expires_then_recovers(server: Server, capl
     cache.set("k", b"memory")  # fails, starts the backoff
     assert cache.degraded
     # Restart Redis on the same port: within the backoff the cache must not look at it yet.
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--requirepass",
-            PASSWORD,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = _spawn("redis-server", port)
     server.process = process
     deadline = time.monotonic() + 10
     while not _answers_ping(port):

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 
 from tg.data.bars import BarSet, Quote
+from tg.data.remote import CHINA_TZ, fetch, load_json
 from tg.data.source import LOTS
 from tg.data.symbols import Symbol
-from tg.data.tencent import CHINA_TZ, fetch, load_json
 from tg.errors import NoData, SourceError
 
 NAME = "eastmoney"

@@ -14,9 +14,9 @@ from datetime import date, datetime
 import httpx
 
 from tg.data.bars import BarSet, Quote
+from tg.data.remote import CHINA_TZ, bar_count, decode_gbk, fetch, js_records, load_json, symbol_of_key, traded_price
 from tg.data.source import LOTS
 from tg.data.symbols import Symbol
-from tg.data.tencent import CHINA_TZ, bar_count, decode_gbk, fetch, js_records, load_json, symbol_of_key, traded_price
 from tg.errors import NoData, SourceError
 
 NAME = "sina"

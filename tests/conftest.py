@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from tg.cli import app
 
-pytest_plugins = ["tests.recorded_server"]  # the recorded-payload HTTP server, shared with command tests
+# shared fixtures: the recorded-payload HTTP server and a real redis-server
+pytest_plugins = ["tests.recorded_server", "tests.redis_server"]
 
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME_DIRS = ("data_storage", "models_saved", "logs", "cache", "audit", "backups")

@@ -46,6 +46,10 @@ class DataError(TgError):
     """Market data could not be obtained or failed validation."""
 
 
+class NoBars(DataError):
+    """Every source that answered had no bars for the request (none failed): nothing new, not an outage."""
+
+
 class SourceError(DataError):
     """One source failed (network, HTTP status, malformed or truncated payload): failover may try the next."""
 

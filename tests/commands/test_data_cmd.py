@@ -125,6 +125,25 @@ def test_vpn_mode_routes_every_request_through_the_proxy_and_hides_credentials(
     assert shown.json()["network"]["mode"] == "vpn"
 
 
+def test_remote_fetch_persists_bars_and_the_next_run_only_tops_up(project: Path, recorded_server) -> None:  # type: ignore[no-untyped-def]
+    from tests.data.samples import sample
+
+    recorded_server.route("/kline", sample("tencent-fqkline-day-index.txt"))
+    args = ["data", "fetch", "SH000001", "source=tencent", "source.adjustment=none", "network=china_direct"]
+    args.append(f"source.endpoints.tencent_kline={recorded_server.url}/kline")
+    first = run_tg(*args, "--json", cwd=project)
+    assert first.code == 0, first.stderr
+    assert (first.json()["store"], first.json()["fetched_rows"], first.json()["rows"]) == ("updated", 3, 3)
+    assert (project / "data_storage" / "bars" / "none" / "calendars" / "day.txt").read_text().split()[
+        -1
+    ] == "1990-12-21"
+    second = run_tg(*args, "--json", cwd=project).json()  # a new process: nothing cached in memory
+    assert (second["cache"], second["fetched_rows"], second["rows"]) == ("miss", 1, 3)
+    recorded_server.route("/kline", b"", status=500)
+    stale = run_tg(*args, cwd=project)
+    assert stale.code == 0 and "stale" in stale.stdout and "HTTP 500" in stale.stdout
+
+
 def test_diagnose_reports_reachability_truthfully(project: Path, recorded_server) -> None:  # type: ignore[no-untyped-def]
     dead = f"http://127.0.0.1:{closed_port()}"
     endpoints = ["tencent_quote", "tencent_kline", "sina_quote", "sina_kline", "eastmoney_quote", "eastmoney_kline"]

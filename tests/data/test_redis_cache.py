@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
+from tests.redis_server import PASSWORD, Server, answers_ping, spawn_redis
 from tg.data.memory_cache import MemoryCache
 from tg.data.redis_cache import RedisCache
-
-PASSWORD = "s3cr3t-pw"
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 class Clock:
@@ -41,51 +20,9 @@ class Clock:
         return self.now
 
 
-def _spawn(binary: str, port: int) -> subprocess.Popen[bytes]:
-    """A throw-away redis-server on loopback: no persistence, password required."""
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    return subprocess.Popen([*argv, "--requirepass", PASSWORD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-            sock.sendall(f"AUTH {PASSWORD}\r\nPING\r\n".encode())
-            reply = b""
-            while b"PONG" not in reply:
-                chunk = sock.recv(64)
-                if not chunk:
-                    return False
-                reply += chunk
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail(
-            "redis-server is not on PATH: install it (apt-get install redis-server) to run the Redis cache tests"
-        )
-    port = _free_port()
-    process = _spawn(binary, port)
-    running = Server(process, port)
-    deadline = time.monotonic() + 10
-    while not _answers_ping(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            running.stop()
-            pytest.fail(f"redis-server on port {port} did not answer PING within 10 s")
-        time.sleep(0.02)
-    yield running
-    running.stop()
+def server(redis_server: Server) -> Server:
+    return redis_server
 
 
 def _cache(server: Server, clock: Clock | None = None) -> RedisCache:
@@ -165,10 +102,10 @@ def test_backoff_skips_redis_until_it_expires_then_recovers(server: Server, capl
     cache.set("k", b"memory")  # fails, starts the backoff
     assert cache.degraded
     # Restart Redis on the same port: within the backoff the cache must not look at it yet.
-    process = _spawn("redis-server", port)
+    process = spawn_redis("redis-server", port)
     server.process = process
     deadline = time.monotonic() + 10
-    while not _answers_ping(port):
+    while not answers_ping(port):
         assert time.monotonic() < deadline, "restarted redis-server did not answer"
         time.sleep(0.02)
     assert cache.get("k") == b"memory" and cache.degraded

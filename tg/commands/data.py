@@ -9,9 +9,10 @@ from typing import Any
 
 from tg.config.loader import LoadedConfig
 from tg.data.bars import BarSet, Quote
-from tg.data.factory import build_chain, source_order
+from tg.data.factory import build_chain, build_market, source_order
+from tg.data.market import BarsAnswer
 from tg.data.symbols import parse_symbol
-from tg.data.validation import Quarantined, validate_bars
+from tg.data.validation import Quarantined
 from tg.errors import UsageError
 
 SHOW_LAST = 5
@@ -19,14 +20,23 @@ SHOW_LAST = 5
 
 @dataclass
 class FetchResult:
-    bars: BarSet
-    quarantined: list[Quarantined]
+    answer: BarsAnswer
     elapsed_ms: float
     order: list[str]
     errors: dict[str, int] = field(default_factory=dict)
+    cache_stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bars(self) -> BarSet:
+        return self.answer.bars
+
+    @property
+    def quarantined(self) -> list[Quarantined]:
+        return self.answer.quarantined
 
     def to_dict(self) -> dict[str, Any]:
         b = self.bars
+        a = self.answer
         return {
             "symbol": b.symbol.canonical,
             "source": b.source,
@@ -38,6 +48,12 @@ class FetchResult:
             "quarantined": [q.__dict__ for q in self.quarantined],
             "source_order": self.order,
             "source_errors": self.errors,
+            "cache": a.cache,
+            "store": a.store,
+            "fetched_rows": a.fetched_rows,
+            "refresh_error": a.refresh_error,
+            "notes": a.notes,
+            "cache_stats": self.cache_stats,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "last_bars": b.tail(SHOW_LAST).records(),
         }
@@ -49,7 +65,14 @@ class FetchResult:
         title = f"{b.symbol} from {b.source} ({b.adjustment}): {len(b)} bars {b.first_date} .. {b.last_date}" + (
             f", {len(self.quarantined)} quarantined" if self.quarantined else ""
         )
-        table = Table(title=title, title_justify="left")
+        a = self.answer
+        caption = f"cache {a.cache}, bar store {a.store}" + (
+            f", {a.fetched_rows} rows fetched" if a.fetched_rows else ""
+        )
+        if a.refresh_error:
+            caption += f"\nstale: {a.refresh_error}"
+        caption += "".join(f"\n{note}" for note in a.notes)
+        table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
         for column in ("date", "open", "high", "low", "close", "volume (shares)", "amount (yuan)"):
             table.add_column(column, justify="right")
         for row in b.tail(SHOW_LAST).records():
@@ -97,12 +120,11 @@ def run_fetch(loaded: LoadedConfig, symbol_text: str, start: str | None, end: st
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if first and last and first > last:
         raise UsageError(f"--start {first} is after --end {last}")
-    chain = build_chain(loaded)
+    market = build_market(loaded)
     began = time.perf_counter()
-    bars = chain.daily_bars(symbol, first, last, loaded.cfg.source.adjustment)
-    clean, quarantined = validate_bars(bars)
+    answer = market.daily_bars(symbol, first, last, loaded.cfg.source.adjustment)
     elapsed = (time.perf_counter() - began) * 1000
-    return FetchResult(clean, quarantined, elapsed, source_order(loaded), dict(chain.stats.errors))
+    return FetchResult(answer, elapsed, source_order(loaded), dict(market.chain.stats.errors), market.cache.stats())
 
 
 def run_quote(loaded: LoadedConfig, symbol_text: str) -> QuoteResult:

@@ -6,6 +6,7 @@
     features/sh600519/meta.json        source, adjustment, fetched_at, first/last date, bar count, checksums
 
 Open, high, low, close, volume, amount and factor (1.0 where the fetch had none) get one bin each;
+unadjusted prices are rounded back to 3 decimals on load (quotes have at most 3);
 calendar days on which a symbol has no bar are NaN and are dropped on load. Values are float32, as
 in Qlib: prices keep ~7 significant digits, and volumes above 16.7 million shares lose their last units.
 
@@ -80,7 +81,7 @@ class BarStore:
         except DataError as exc:
             log.warning("bar store: %s; replacing it with the new fetch", exc)
             stored = None
-        merged = _merge(stored, bars)
+        merged = merge_bars(stored, bars)
         calendar = _Calendar(np.union1d(np.union1d(current.dates, pending.dates), merged.dates))
         calendar_changed = not np.array_equal(calendar.dates, current.dates)
         if calendar_changed:
@@ -281,6 +282,9 @@ def _assemble(meta: dict[str, Any], series: dict[str, tuple[np.ndarray, np.ndarr
         if len(dates) and (positions[-1] >= len(field_dates) or not np.all(field_dates[positions] == dates)):
             raise DataError(f"bar store: {directory}/{field}.day.bin lacks days listed in its meta")
         columns[field] = values[positions]
+    if meta["adjustment"] == "none":  # raw quotes have at most 3 decimals: undo the float32 rounding
+        for field in ("open", "high", "low", "close"):
+            columns[field] = np.round(columns[field], 3)
     code, exchange = meta["instrument"][2:], meta["instrument"][:2]
     return BarSet(
         symbol=Symbol(code, exchange),
@@ -293,7 +297,7 @@ def _assemble(meta: dict[str, Any], series: dict[str, tuple[np.ndarray, np.ndarr
     )
 
 
-def _merge(stored: BarSet | None, new: BarSet) -> BarSet:
+def merge_bars(stored: BarSet | None, new: BarSet) -> BarSet:
     """`stored` with `new` laid over it: new days added, shared days taken from `new`."""
     if stored is None or not len(stored) or stored.adjustment != new.adjustment:
         return new

@@ -14,7 +14,7 @@ from typing import TypeVar
 from tg.data.bars import BarSet, Quote
 from tg.data.source import Source
 from tg.data.symbols import Symbol
-from tg.errors import DataError, NoData, SourceError
+from tg.errors import DataError, NoBars, NoData, SourceError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,10 +85,12 @@ class SourceChain:
 
     def _first(self, what: str, call: Callable[[Source], T]) -> T:
         reasons: list[str] = []
+        failed = False
         for source in self.sources:
             breaker = self.breakers[source.name]
             if not breaker.allow():
                 reasons.append(f"{source.name}: skipped, circuit open after {breaker.failures} failures")
+                failed = True
                 continue
             for attempt in range(self.retries + 1):
                 try:
@@ -104,13 +106,17 @@ class SourceChain:
                         self.sleep(self.backoff_s * (2**attempt) * (1 + 0.25 * self._random.random()))
                         continue
                     reasons.append(f"{source.name}: {exc.reason}")
+                    failed = True
                     break
                 breaker.record_success()
                 self.stats.successes[source.name] += 1
                 self.stats.consecutive_failures = 0
                 return result
+        message = f"no source could provide the {what}: " + "; ".join(reasons)
+        if not failed:
+            raise NoBars(message)
         self.stats.consecutive_failures += 1
-        raise DataError(f"no source could provide the {what}: " + "; ".join(reasons))
+        raise DataError(message)
 
     def _failed(self, source: str, reason: str) -> None:
         self.stats.errors[source] += 1

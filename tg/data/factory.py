@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tg.config.loader import LoadedConfig
 from tg.data.chain import SourceChain
 from tg.data.local import LocalSource
+from tg.data.market import MarketData
+from tg.data.memory_cache import MemoryCache
 from tg.data.network import http_client, resolve_mode
 from tg.data.source import Source
+
+if TYPE_CHECKING:
+    from tg.data.redis_cache import RedisCache
 
 
 def source_order(loaded: LoadedConfig) -> list[str]:
@@ -57,6 +62,23 @@ def build_sources(loaded: LoadedConfig, client: Any | None = None) -> list[Sourc
                 EastmoneySource(client, EastmoneyEndpoints(quote=ep.eastmoney_quote, kline=ep.eastmoney_kline))
             )
     return sources
+
+
+def build_cache(loaded: LoadedConfig) -> MemoryCache | RedisCache:
+    """The configured bytes cache: memory, or Redis with a memory fallback."""
+    node = loaded.cfg.cache
+    memory = MemoryCache(node.memory_max_mb * 1024 * 1024, node.ttl_s)
+    if node.backend == "redis":
+        from tg.data.redis_cache import RedisCache
+
+        return RedisCache(node.redis_url, node.ttl_s, fallback=memory)
+    return memory
+
+
+def build_market(loaded: LoadedConfig, client: Any | None = None) -> MarketData:
+    """Cache → bar store (`<data>/bars`) → failover chain, as configured."""
+    store_root = loaded.path("data") / "bars"
+    return MarketData(build_chain(loaded, client), build_cache(loaded), source_order(loaded), store_root)
 
 
 def build_chain(loaded: LoadedConfig, client: Any | None = None) -> SourceChain:

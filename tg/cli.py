@@ -202,6 +202,49 @@ def diagnose(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
     raise typer.Exit(result.exit_code)
 
 
+@app.command()
+@_mapped
+def train(
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+) -> None:
+    """Train the ensemble (data.*, model.*, train.* overrides), evaluate the held-out dates, switch to it."""
+    from tg.commands.train import run_train
+
+    loaded = _load(overrides, command="train", creates_dirs=True)
+    _emit(run_train(loaded, progress and sys.stderr.isatty()), as_json)
+
+
+@app.command()
+@_mapped
+def predict(
+    symbol: Annotated[str, typer.Argument(help="600519, sh600519, 600519.SH …")],
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="predict as of this date (YYYY-MM-DD)")] = None,
+) -> None:
+    """Calibrated up/flat/down probabilities and a q10/q50/q90 forecast band for SYMBOL (analysis only)."""
+    from tg.commands.predict import run_predict
+
+    _emit(run_predict(_load(overrides, command="predict"), symbol, as_of), as_json)
+
+
+@app.command()
+@_mapped
+def evaluate(
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    model_dir: Annotated[
+        str | None, typer.Option("--model-dir", help="models directory to evaluate (default paths.models)")
+    ] = None,
+) -> None:
+    """Evaluate the trained model on eval.start..eval.end beside baselines; write report, predictions, plots."""
+    from tg.commands.evaluate import run_evaluate
+
+    _emit(run_evaluate(_load(overrides, command="evaluate", creates_dirs=True), model_dir), as_json)
+
+
 def _debug() -> bool:
     return os.environ.get("TG_DEBUG", "") not in ("", "0")
 

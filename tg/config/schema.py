@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Mode(StrEnum):
@@ -136,6 +137,67 @@ class ProfileConfig:
 
 
 @dataclass
+class DataConfig:
+    """What the models train and evaluate on (`data=default`): a Qlib-layout directory and a universe."""
+
+    # Qlib-layout directory; empty = the embedded subset shipped with tg
+    root: str = ""
+    # "all" / "csi300" (an instruments file of `root`) or a list of symbols: [600519, 000858]
+    universe: Any = "all"
+    start: str = "2010-01-01"
+    # empty = the last date in the data
+    end: str = ""
+
+
+@dataclass
+class ModelConfig:
+    """The model (`model=ensemble`): members, horizon, label band and member sizes."""
+
+    name: str = "ensemble"
+    members: list[str] = field(default_factory=lambda: ["gbm", "linear", "gru"])
+    horizon: int = 5
+    # flat class: |forward return| < band_k × trailing daily volatility × sqrt(horizon)
+    band_k: float = 0.4
+    vol_window: int = 20
+    gbm_rounds: int = 400
+    gbm_leaves: int = 31
+    gbm_min_leaf: int = 200
+    gru_hidden: int = 32
+    gru_length: int = 20
+
+
+@dataclass
+class TrainConfig:
+    """Training run (`train=default`): seed, epochs and the date splits (ends inclusive)."""
+
+    seed: int = 0
+    epochs: int = 8
+    # training labels end before valid starts (purged by the horizon)
+    train_end: str = "2021-12-31"
+    # early stopping and ensemble weights
+    valid_end: str = "2022-12-31"
+    # probability calibration, return scale and forecaster (neither training nor early stopping)
+    calib_end: str = "2023-12-31"
+    # rows sampled per epoch for the GRU, and at most this many training rows for every member
+    rows_per_epoch: int = 200000
+    max_train_rows: int = 600000
+    threads: int = 2
+
+
+@dataclass
+class EvalConfig:
+    """`tg evaluate` (`eval=default`): window, top-k backtest and costs, report directory."""
+
+    start: str = "2024-01-02"
+    end: str = "2025-10-31"
+    top_k_fraction: float = 0.1
+    buy_cost: float = 0.0005
+    sell_cost: float = 0.0015
+    # relative to paths.root; each run writes <output>/<model version>_<start>_<end>/
+    output: str = "reports"
+
+
+@dataclass
 class AppConfig:
     """The root node composed from `conf/config.yaml`."""
 
@@ -150,8 +212,13 @@ class AppConfig:
     source: SourceConfig = field(default_factory=SourceConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
+MEMBER_NAMES = ("gbm", "linear", "gru")
 SOURCE_NAMES = ("local", "tencent", "eastmoney", "sina")
 NETWORK_MODES = ("auto", "china_direct", "vpn")
 

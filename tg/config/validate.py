@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
-from tg.config.schema import DOCTOR_SECTIONS, NETWORK_MODES, READINESS_CONTROLS, SOURCE_NAMES, AppConfig
+from tg.config.schema import (
+    DOCTOR_SECTIONS,
+    MEMBER_NAMES,
+    NETWORK_MODES,
+    READINESS_CONTROLS,
+    SOURCE_NAMES,
+    AppConfig,
+)
 from tg.errors import ConfigError
 
 TARGET_PREFIX = "tg."
@@ -78,6 +87,47 @@ def validate(cfg: AppConfig) -> None:
     need(cfg.cache.backend in ("memory", "redis"), "cache.backend", "must be memory or redis")
     need(cfg.cache.memory_max_mb >= 1, "cache.memory_max_mb", "must be >= 1")
     need(cfg.cache.ttl_s > 0, "cache.ttl_s", "must be > 0")
+    _model_rules(cfg, need)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"invalid configuration: {problems[0]}{more}")
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def _model_rules(cfg: AppConfig, need: Callable[[bool, str, str], None]) -> None:
+    """data/model/train/eval: names, ranges, dates and the order of the splits."""
+    universe = cfg.data.universe
+    need(
+        isinstance(universe, str | int) or (isinstance(universe, list) and len(universe) > 0),
+        "data.universe",
+        "must be all, csi300 (an instruments file) or a list of symbols like [600519, 000858]",
+    )
+    for key in ("data.start", "train.train_end", "train.valid_end", "train.calib_end", "eval.start", "eval.end"):
+        node, name = key.split(".")
+        value = getattr(getattr(cfg, node), name)
+        need(_day(value) is not None, key, f"{value!r} is not a date (YYYY-MM-DD)")
+    need(not cfg.data.end or _day(cfg.data.end) is not None, "data.end", "must be empty or a date (YYYY-MM-DD)")
+    m = cfg.model
+    need(bool(m.members), "model.members", "must name at least one member")
+    for member in m.members:
+        need(member in MEMBER_NAMES, "model.members", f"unknown member {member!r} (known: {', '.join(MEMBER_NAMES)})")
+    need(1 <= m.horizon <= 20, "model.horizon", "must be in 1..20 trading days")
+    need(m.band_k > 0, "model.band_k", "must be > 0")
+    need(m.vol_window >= 5, "model.vol_window", "must be >= 5")
+    need(m.gru_hidden >= 4 and m.gru_length >= 2, "model.gru_hidden", "gru_hidden >= 4 and gru_length >= 2")
+    need(m.gbm_rounds >= 1, "model.gbm_rounds", "must be >= 1")
+    t = cfg.train
+    need(t.epochs >= 1, "train.epochs", "must be >= 1")
+    need(t.threads >= 1, "train.threads", "must be >= 1")
+    train_end, valid_end, calib_end = _day(t.train_end), _day(t.valid_end), _day(t.calib_end)
+    if train_end and valid_end and calib_end:
+        ordered = train_end < valid_end < calib_end
+        need(ordered, "train.valid_end", "splits must be ordered: train_end < valid_end < calib_end")
+    need(0 < cfg.eval.top_k_fraction <= 1, "eval.top_k_fraction", "must be in (0, 1]")
+    need(cfg.eval.buy_cost >= 0 and cfg.eval.sell_cost >= 0, "eval.buy_cost", "costs must be >= 0")

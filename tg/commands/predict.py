@@ -1,0 +1,63 @@
+"""`tg predict SYMBOL [--as-of DATE]`: the current model's answer for one stock (analysis only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tg.config.loader import LoadedConfig
+from tg.errors import UsageError
+from tg.models.universe import data_root
+
+
+@dataclass
+class PredictResult:
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+    def table(self) -> Any:
+        from rich.table import Table
+
+        d = self.data
+        p = d["probabilities"]
+        stale = " (STALE data)" if d["data"]["stale"] else ""
+        title = (
+            f"{d['symbol']} as of {d['as_of']}{stale}: {d['signal']} (confidence {d['confidence']:.2f}), "
+            f"P(up) {p['up']:.2f} P(flat) {p['flat']:.2f} P(down) {p['down']:.2f}\n"
+            f"last close {d['last_close']:.2f}, expected {d['horizon']}-day return {d['expected_return'] * 100:+.2f}%"
+        )
+        table = Table(
+            title=title,
+            title_justify="left",
+            caption=f"model {d['model']['version']}; analysis only, not investment advice",
+            caption_justify="left",
+        )
+        for column in ("date", "q10", "q50", "q90"):
+            table.add_column(column, justify="right")
+        for row in d["forecast"]:
+            table.add_row(row["date"], f"{row['q10']:.2f}", f"{row['q50']:.2f}", f"{row['q90']:.2f}")
+        return table
+
+
+def prediction_data_dir(loaded: LoadedConfig, meta_root: str) -> Path:
+    """`data.root` when set, else the directory the model was trained on (embedded by default)."""
+    setting = loaded.cfg.data.root or ("" if meta_root == "embedded" else meta_root)
+    return data_root(setting, loaded.root)
+
+
+def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> PredictResult:
+    from tg.models.predictor import Predictor
+
+    as_of = None
+    if as_of_text:
+        try:
+            as_of = date.fromisoformat(as_of_text)
+        except ValueError as exc:
+            raise UsageError(f"--as-of {as_of_text!r} is not a date (use YYYY-MM-DD)") from exc
+    predictor = Predictor(loaded.path("models"), Path("."))
+    predictor.data_dir = prediction_data_dir(loaded, predictor.meta["data"]["root"])
+    return PredictResult(predictor.predict(symbol, as_of).data)

@@ -1,0 +1,177 @@
+"""`tg train`: fit the configured ensemble, evaluate it on the held-out dates beside baselines, save
+it atomically as the new current model, and record it in the audit log."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from tg import __version__
+from tg.config.loader import LoadedConfig
+from tg.config.typed import to_plain
+from tg.models.universe import data_root, parse_day, resolve_universe
+from tg.ops.audit import AuditLog
+
+
+@dataclass
+class TrainResult:
+    version: str
+    seconds: float
+    meta: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "seconds": round(self.seconds, 1),
+            "data": self.meta["data"],
+            "splits": self.meta["splits"],
+            "rows": self.meta["training"]["rows"],
+            "members": self.meta["training"]["members"],
+            "weights": self.meta["training"]["weights"],
+            "holdout": self.meta["metrics"],
+        }
+
+    def table(self) -> Any:
+        from rich.table import Table
+
+        holdout = self.meta["metrics"]
+        title = f"model {self.version} trained in {self.seconds:.0f} s on {self.meta['data']['symbols']} symbols"
+        if not holdout:
+            title += " (no held-out dates after calib_end: nothing to evaluate)"
+            return Table(title=title, title_justify="left")
+        window = holdout["window"]
+        table = Table(
+            title=f"{title}\nheld-out {window[0]} .. {window[1]} ({holdout['rows']} rows), beside baselines",
+            title_justify="left",
+            caption=holdout["warning"],
+            caption_justify="left",
+        )
+        for column in ("scorer", "RankIC", "RkICIR", "IC", "acc", "bal.acc", "logloss", "ECE", "excess"):
+            table.add_column(column, justify="right" if column != "scorer" else "left")
+        for row in holdout["table"]:
+            table.add_row(
+                row["name"],
+                *(_fmt(row[k]) for k in ("rank_ic", "rank_icir", "ic", "accuracy", "balanced_accuracy", "log_loss")),
+                _fmt(row["ece"]),
+                _fmt(row["annual_excess_return"], pct=True),
+            )
+        return table
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "-"
+    return f"{value * 100:+.1f}%" if pct else f"{value:.3f}"
+
+
+def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:
+    """Compose → data → features → fit → hold-out evaluation → save → audit."""
+    from tg.models.artifacts import save_model
+    from tg.models.evaluation import SURVIVORSHIP, evaluate
+    from tg.models.inputs import build_inputs
+    from tg.models.panel import load_panel
+    from tg.models.training import train_ensemble
+
+    cfg = loaded.cfg
+    began = time.perf_counter()
+    root = data_root(cfg.data.root, loaded.root)
+    panel = load_panel(
+        root, resolve_universe(root, cfg.data.universe), parse_day(cfg.data.start), parse_day(cfg.data.end)
+    )
+    inputs = build_inputs(panel, cfg.model)
+    with _progress(show_progress, list(cfg.model.members)) as progress:
+        trained = train_ensemble(inputs, cfg.model, cfg.train, progress)
+    train_labels = inputs.labels.classes[:, panel.dates <= np.datetime64(cfg.train.train_end, "D")]
+    known = train_labels[train_labels >= 0]
+    shares = [float(np.mean(known == c)) for c in range(3)]
+    holdout: dict[str, Any] = {}
+    first_held = np.datetime64(cfg.train.calib_end, "D") + np.timedelta64(1, "D")
+    if np.any(panel.dates >= first_held) and np.any(inputs.labels.classes[:, panel.dates >= first_held] >= 0):
+        result = evaluate(trained.ensemble, inputs, first_held, panel.dates[-1], cfg.eval, shares)
+        holdout = {
+            "window": list(result.window),
+            "rows": result.rows,
+            "table": result.table(),
+            "coverage": result.coverage,
+            "warning": SURVIVORSHIP,
+        }
+    fingerprint = panel.fingerprint()
+    meta: dict[str, Any] = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": {k: to_plain(getattr(cfg, k)) for k in ("data", "model", "train")},
+        "data": {
+            "root": "embedded" if not cfg.data.root else str(root),
+            "symbols": len(panel.symbols),
+            "universe": panel.symbols,
+            "first_date": str(panel.dates[0]),
+            "last_date": str(panel.dates[-1]),
+            "fingerprint": fingerprint,
+        },
+        "features": inputs.features.names,
+        "class_shares": shares,
+        "splits": {
+            "train": [str(panel.dates[0]), cfg.train.train_end],
+            "valid": [cfg.train.train_end, cfg.train.valid_end],
+            "calib": [cfg.train.valid_end, cfg.train.calib_end],
+            "purge_days": cfg.model.horizon,
+        },
+        "training": trained.info,
+        "metrics": holdout,
+        "versions": _versions(),
+    }
+    version_dir = save_model(loaded.path("models"), trained.ensemble, meta)
+    if cfg.audit.enabled:
+        AuditLog(loaded.path("audit") / cfg.audit.file).append(
+            "model.train",
+            {
+                "version": version_dir.name,
+                "members": list(cfg.model.members),
+                "fingerprint": fingerprint,
+            },
+        )
+    return TrainResult(version_dir.name, time.perf_counter() - began, meta)
+
+
+def _versions() -> dict[str, str]:
+    import lightgbm
+
+    versions = {"tg": __version__, "python": platform.python_version(), "numpy": np.__version__}
+    versions["lightgbm"] = lightgbm.__version__
+    try:
+        import torch
+
+        versions["torch"] = torch.__version__
+    except ImportError:
+        pass
+    return versions
+
+
+@contextmanager
+def _progress(enabled: bool, members: list[str]) -> Iterator[Any]:
+    """A rich progress bar on stderr, one task per member; a no-op callback when disabled."""
+    if not enabled:
+        yield lambda name, step, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        tasks = {name: bar.add_task(name, total=1) for name in members}
+
+        def update(name: str, step: int, total: int) -> None:
+            bar.update(tasks[name], completed=step, total=max(total, 1))
+
+        yield update

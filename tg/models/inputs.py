@@ -1,0 +1,46 @@
+"""`ModelInputs`: everything the models read, computed once from a `Panel`.
+
+Features are the causal features of `tg.models.features`, each rank-scaled across the universe date
+by date (a cross-sectional rank uses only that date's values, so it stays causal). The regression
+target is the forward h-day return, ranked the same way; `sigma` is the trailing daily volatility
+the forecaster scales its bands by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tg.config.schema import ModelConfig
+from tg.models.features import FeatureSet, compute_features, cross_sectional_rank
+from tg.models.forecaster import path_returns
+from tg.models.labels import Labels, make_labels, trailing_volatility
+from tg.models.panel import Panel
+
+
+@dataclass
+class ModelInputs:
+    panel: Panel
+    features: FeatureSet  # (N, T, F) ranked features
+    labels: Labels
+    target: np.ndarray  # (N, T) ranked forward return in [-1, 1]
+    sigma: np.ndarray  # (N, T) trailing daily volatility
+    paths: np.ndarray  # (N, T, h) realised returns to each of the next h closes
+
+
+def model_features(panel: Panel) -> FeatureSet:
+    """The features every member sees: raw causal features, rank-scaled per date."""
+    return compute_features(panel).ranked()
+
+
+def build_inputs(panel: Panel, model: ModelConfig) -> ModelInputs:
+    labels = make_labels(panel, model.horizon, model.vol_window, model.band_k)
+    return ModelInputs(
+        panel=panel,
+        features=model_features(panel),
+        labels=labels,
+        target=cross_sectional_rank(labels.forward_return).astype(np.float32),
+        sigma=trailing_volatility(panel, model.vol_window),
+        paths=path_returns(panel.close, model.horizon),
+    )

@@ -1,0 +1,1 @@
+"""Ensemble members: gradient boosting (`gbm`), linear (`linear`), a small GRU (`gru`)."""

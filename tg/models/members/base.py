@@ -1,0 +1,52 @@
+"""What every ensemble member provides: fit on train (early stopping on valid), predict, save, load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from tg.models.dataset import Samples
+
+MEMBER_NAMES = ("gbm", "linear", "gru")
+
+# progress(member, step, total): called during training so the CLI can draw a progress bar
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class MemberOutput:
+    probs: np.ndarray  # (S, 3) P(down), P(flat), P(up)
+    score: np.ndarray  # (S,) ranking score: higher = larger expected forward return
+
+
+class Member(Protocol):
+    name: str
+
+    def fit(self, train: Samples, valid: Samples, progress: Progress) -> dict[str, Any]: ...
+
+    def predict(self, samples: Samples) -> MemberOutput: ...
+
+    def save(self, directory: Path) -> dict[str, str]:
+        """Write the member's files into `directory`; return {file name: manifest kind}."""
+        ...
+
+
+def member_class(name: str) -> Any:
+    """The class implementing member `name` (imported lazily: each pulls in its own library)."""
+    if name == "gbm":
+        from tg.models.members.gbm import GbmMember
+
+        return GbmMember
+    if name == "linear":
+        from tg.models.members.linear import LinearMember
+
+        return LinearMember
+    if name == "gru":
+        from tg.models.members.gru import GruMember
+
+        return GruMember
+    raise ValueError(f"unknown model member {name!r} (choose from {', '.join(MEMBER_NAMES)})")

@@ -1,0 +1,150 @@
+"""`Predictor`: the current model answering for one symbol at one date.
+
+Features are cross-sectional, so a prediction needs the model's universe on that date: the
+predictor loads the last `LOOKBACK_DAYS` of bars of the universe (plus the symbol when it is not a
+member) from the model's data directory, computes the features the model was trained with, and
+runs the ensemble on the one row. Answers are cached for `CACHE_SECONDS` under (model version,
+symbol, as-of, last bar date).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tg.data.local import LocalSource
+from tg.data.symbols import parse_symbol
+from tg.errors import ArtifactError, DataError
+from tg.models.artifacts import load_model
+from tg.models.dataset import Samples
+from tg.models.ensemble import Ensemble
+from tg.models.inputs import model_features
+from tg.models.labels import CLASS_NAMES, trailing_volatility
+from tg.models.panel import Panel, load_panel
+
+LOOKBACK_DAYS = 300  # trading days of history loaded: the longest feature window is 120 trading days
+MIN_HISTORY = 130  # trading days a symbol needs before `as_of`
+CACHE_SECONDS = 5.0
+STALE_AFTER_DAYS = 5
+
+
+@dataclass
+class Answer:
+    data: dict[str, Any]
+    cached: bool = False
+
+
+class Predictor:
+    def __init__(self, models_dir: Path, data_dir: Path, clock: Any = time.monotonic) -> None:
+        self.ensemble, self.meta, self.version = load_model(models_dir)
+        self.data_dir = data_dir
+        self.universe: list[str] = list(self.meta["data"]["universe"])
+        self.features: list[str] = list(self.meta["features"])
+        self._clock = clock
+        self._cache: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+
+    def predict(self, symbol_text: str, as_of: date | None = None, today: date | None = None) -> Answer:
+        began = time.perf_counter()
+        symbol = parse_symbol(symbol_text)
+        if symbol.is_index:
+            raise DataError(f"{symbol} is an index: predictions are for stocks")
+        names = self.universe if symbol.qlib in self.universe else [*self.universe, symbol.qlib]
+        panel = _load(self.data_dir, names, _lookback_start(self.data_dir, as_of), as_of, symbol.qlib)
+        row = panel.symbols.index(symbol.qlib)
+        traded = np.flatnonzero(panel.tradable[row])
+        if len(traded) == 0:
+            raise DataError(f"no bars of {symbol} in {self.data_dir} up to {as_of or 'the last date'}")
+        t = int(traded[-1])
+        last_bar = panel.dates[t].astype(object)
+        key = (self.version, symbol.qlib, str(as_of), str(last_bar))
+        hit = self._cache.get(key)
+        if hit and self._clock() - hit[0] < CACHE_SECONDS:
+            return Answer(hit[1], cached=True)
+        history = int(np.isfinite(panel.close[row, : t + 1]).sum())
+        if history < MIN_HISTORY:
+            raise DataError(
+                f"too little history for {symbol}: {history} trading days up to {last_bar}, need {MIN_HISTORY}"
+            )
+        features = model_features(panel)
+        if features.names != self.features:
+            raise ArtifactError(
+                f"model {self.version} was trained with other features than this tg computes: retrain with `tg train`"
+            )
+        sigma = trailing_volatility(panel, int(self.meta["config"]["model"]["vol_window"]))
+        values = features.values
+        samples = Samples(values, np.array([row]), np.array([t]), np.array([-1]), np.array([np.nan], np.float32))
+        result = _answer(self.ensemble, samples, float(sigma[row, t]), panel, row, t)
+        today = today or date.today()
+        reference = as_of or today
+        result.update(
+            symbol=symbol.canonical,
+            as_of=str(as_of or last_bar),
+            model={
+                "version": self.version,
+                "trained_at": self.meta["trained_at"],
+                "members": list(self.ensemble.members),
+            },
+            data={
+                "source": "local",
+                "root": self.meta["data"]["root"],
+                "last_bar_date": str(last_bar),
+                "stale": (reference - last_bar).days > STALE_AFTER_DAYS,
+            },
+        )
+        result["latency_ms"] = round((time.perf_counter() - began) * 1000, 1)
+        self._cache[key] = (self._clock(), result)
+        return Answer(result)
+
+
+def _load(root: Path, names: list[str], start: date, end: date | None, wanted: str) -> Panel:
+    try:
+        return load_panel(root, names, start, end)
+    except DataError as exc:
+        if wanted.lower() in str(exc).lower():
+            raise DataError(f"unknown symbol {parse_symbol(wanted).canonical}: no data for it in {root}") from exc
+        raise
+
+
+def _lookback_start(root: Path, as_of: date | None) -> date:
+    """The trading day LOOKBACK_DAYS before `as_of` (or before the data's last day)."""
+    calendar = LocalSource(root).calendar
+    last = len(calendar) if as_of is None else int(np.searchsorted(calendar, np.datetime64(as_of, "D"), side="right"))
+    if last == 0:
+        raise DataError(f"no trading days in {root} up to {as_of}")
+    return calendar[max(last - LOOKBACK_DAYS, 0)].astype(object)
+
+
+def _answer(ensemble: Ensemble, samples: Samples, sigma: float, panel: Panel, row: int, t: int) -> dict[str, Any]:
+    if not np.isfinite(sigma):
+        raise DataError(f"too little recent trading for {panel.symbols[row]} to estimate its volatility")
+    prediction = ensemble.predict(samples, np.array([sigma]))
+    probs = prediction.probs[0]
+    order = {name: float(probs[k]) for k, name in enumerate(CLASS_NAMES)}
+    best = int(np.argmax(probs))
+    raw_close = float(panel.close[row, t] / panel.factor[row, t])
+    horizon = ensemble.horizon
+    days = np.busday_offset(panel.dates[t], np.arange(1, horizon + 1), roll="forward")
+    quantiles = prediction.quantiles[0]
+    return {
+        "horizon": horizon,
+        "last_close": round(raw_close, 2),
+        "probabilities": {"up": order["up"], "flat": order["flat"], "down": order["down"]},
+        "signal": CLASS_NAMES[best].upper(),
+        "confidence": float(probs[best]),
+        "expected_return": float(prediction.expected_return[0]),
+        "forecast": [
+            {
+                "date": str(days[d]),
+                "q10": round(raw_close * (1 + quantiles[d, 0]), 2),
+                "q50": round(raw_close * (1 + quantiles[d, 1]), 2),
+                "q90": round(raw_close * (1 + quantiles[d, 2]), 2),
+            }
+            for d in range(horizon)
+        ],
+        "analysis_only": True,
+    }

@@ -1,0 +1,121 @@
+"""The training pipeline: data → features → labels → splits → members → weights → calibration.
+
+Splits by date (ends inclusive, from `train`): train ≤ train_end; valid (early stopping and the
+ensemble weights) ≤ valid_end; calib (probability calibration, return scale, forecaster) ≤
+calib_end. Each split's rows are purged of the last `horizon` dates before the next split starts,
+so no label of one split is computed from prices of the next. Dates after calib_end are held out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tg.config.schema import ModelConfig, TrainConfig
+from tg.errors import DataError
+from tg.models.dataset import Samples, samples_between
+from tg.models.ensemble import Ensemble
+from tg.models.inputs import ModelInputs
+from tg.models.labels import purge_mask
+from tg.models.members.base import Member, Progress, member_class
+
+MIN_TRAIN_ROWS = 500
+
+
+@dataclass
+class Trained:
+    ensemble: Ensemble
+    inputs: ModelInputs
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def split_samples(inputs: ModelInputs, train: TrainConfig) -> dict[str, Samples]:
+    """Purged train / valid / calib samples and the held-out rest (`test`, labels where known)."""
+    dates = inputs.panel.dates
+    horizon = inputs.labels.horizon
+    bounds = [
+        np.datetime64(train.train_end, "D"),
+        np.datetime64(train.valid_end, "D"),
+        np.datetime64(train.calib_end, "D"),
+    ]
+    day = np.timedelta64(1, "D")
+    out = {}
+    starts: list[np.datetime64 | None] = [None, bounds[0] + day, bounds[1] + day]
+    for name, start, end in zip(("train", "valid", "calib"), starts, bounds, strict=True):
+        keep = purge_mask(dates, end + day, horizon)[None, :]
+        out[name] = samples_between(
+            inputs.features.values,
+            dates,
+            inputs.labels.classes,
+            inputs.target,
+            inputs.panel.tradable & keep,
+            start,
+            end,
+        )
+    out["test"] = samples_between(
+        inputs.features.values,
+        dates,
+        inputs.labels.classes,
+        inputs.target,
+        inputs.panel.tradable,
+        bounds[2] + day,
+        None,
+    )
+    return out
+
+
+def build_members(model: ModelConfig, train: TrainConfig) -> dict[str, Member]:
+    members: dict[str, Member] = {}
+    for name in model.members:
+        cls = member_class(name)
+        if name == "gbm":
+            params = {"num_leaves": model.gbm_leaves, "min_data_in_leaf": model.gbm_min_leaf}
+            members[name] = cls(seed=train.seed, rounds=model.gbm_rounds, threads=train.threads, params=params)
+        elif name == "gru":
+            members[name] = cls(
+                seed=train.seed,
+                epochs=train.epochs,
+                hidden=model.gru_hidden,
+                length=model.gru_length,
+                rows_per_epoch=train.rows_per_epoch,
+                threads=train.threads,
+            )
+        else:
+            members[name] = cls()
+    return members
+
+
+def train_ensemble(inputs: ModelInputs, model: ModelConfig, train: TrainConfig, progress: Progress) -> Trained:
+    """Fit every member on train, combine on valid, calibrate on calib."""
+    splits = split_samples(inputs, train)
+    for name in ("train", "valid", "calib"):
+        if len(splits[name]) < (MIN_TRAIN_ROWS if name == "train" else 50):
+            raise DataError(
+                f"too little data to train: the {name} split has {len(splits[name])} labelled rows "
+                f"(check data.start/data.end and train.*_end against the data's dates)"
+            )
+    rng = np.random.default_rng(train.seed)
+    train_rows = splits["train"]
+    if len(train_rows) > train.max_train_rows:
+        train_rows = train_rows.subset(np.sort(rng.choice(len(train_rows), train.max_train_rows, replace=False)))
+    members = build_members(model, train)
+    info: dict[str, Any] = {"rows": {k: len(v) for k, v in splits.items()}, "members": {}}
+    for name, member in members.items():
+        began = time.perf_counter()
+        member_info = member.fit(train_rows, splits["valid"], progress)
+        info["members"][name] = {**member_info, "seconds": round(time.perf_counter() - began, 1)}
+    ensemble = Ensemble(members, inputs.labels.horizon)
+    shape = (len(inputs.panel.dates), len(inputs.panel.symbols))
+    valid = splits["valid"]
+    info["weights"] = ensemble.learn_weights(valid, inputs.labels.forward_return[valid.n, valid.t], shape)
+    calib = splits["calib"]
+    ensemble.calibrate(
+        calib,
+        inputs.labels.forward_return[calib.n, calib.t],
+        inputs.sigma[calib.n, calib.t],
+        inputs.paths[calib.n, calib.t],
+    )
+    return Trained(ensemble, inputs, info)

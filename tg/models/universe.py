@@ -1,0 +1,45 @@
+"""Which data the models read: the Qlib directory (`data.root`, default the embedded subset) and
+the universe (`data.universe`: all, an instruments file name, or a list of symbols)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tg.data.local import embedded_root
+from tg.data.symbols import parse_symbol
+from tg.errors import DataError
+
+
+def data_root(root_setting: str, base: Path) -> Path:
+    """`data.root` resolved against the project root; the embedded subset when empty."""
+    if not root_setting:
+        return embedded_root()
+    path = Path(root_setting)
+    path = path if path.is_absolute() else base / path
+    if not (path / "calendars" / "day.txt").is_file():
+        raise DataError(f"data.root {path} is not a Qlib-layout directory (no calendars/day.txt)")
+    return path
+
+
+def resolve_universe(root: Path, spec: Any) -> list[str] | None:
+    """Symbols of the universe as Qlib names; None = every stock in `instruments/all.txt`."""
+    if isinstance(spec, list):
+        return [parse_symbol(str(item).zfill(6) if isinstance(item, int) else str(item)).qlib for item in spec]
+    name = str(spec)
+    if name == "all":
+        return None
+    path = root / "instruments" / f"{name}.txt"
+    if not path.is_file():
+        raise DataError(f"data.universe={name}: no instruments file {path} (use all, a file name, or [600519, ...])")
+    names = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        symbol = line.split("\t", 1)[0].strip()
+        if symbol and symbol not in names and not parse_symbol(symbol).is_index:
+            names.append(symbol)
+    return names
+
+
+def parse_day(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None

@@ -18,6 +18,9 @@ from tg.cli import app
 # shared fixtures: the recorded-payload HTTP server and a real redis-server
 pytest_plugins = ["tests.recorded_server", "tests.redis_server"]
 
+# LightGBM/torch may load in this process before any tg command sets it (see tg.models.members.base)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME_DIRS = ("data_storage", "models_saved", "logs", "cache", "audit", "backups")
 TG = Path(sys.executable).parent / "tg"

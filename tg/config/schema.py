@@ -181,7 +181,11 @@ class TrainConfig:
     # rows sampled per epoch for the GRU, and at most this many training rows for every member
     rows_per_epoch: int = 200000
     max_train_rows: int = 600000
+    # LightGBM threads
     threads: int = 2
+    # torch threads for the GRU: with 2, OpenMP spin-waits make training ~10x slower whenever
+    # another process holds the other core, for little gain on an idle machine
+    torch_threads: int = 1
 
 
 @dataclass

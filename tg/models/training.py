@@ -81,7 +81,7 @@ def build_members(model: ModelConfig, train: TrainConfig) -> dict[str, Member]:
                 hidden=model.gru_hidden,
                 length=model.gru_length,
                 rows_per_epoch=train.rows_per_epoch,
-                threads=train.threads,
+                threads=train.torch_threads,
             )
         else:
             members[name] = cls()

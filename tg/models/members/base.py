@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,19 @@ class Member(Protocol):
         ...
 
 
+def quiet_openmp() -> None:
+    """Make OpenMP threads sleep, not spin, while they wait (unless the user chose otherwise).
+
+    LightGBM and torch use OpenMP; its default spin-waiting made a 10-second training run take
+    90 seconds whenever another process held the second core. Read once, when the OpenMP runtime
+    loads, so this runs before the member's library is imported.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def member_class(name: str) -> Any:
     """The class implementing member `name` (imported lazily: each pulls in its own library)."""
+    quiet_openmp()
     if name == "gbm":
         from tg.models.members.gbm import GbmMember
 

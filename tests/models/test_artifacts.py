@@ -1,0 +1,109 @@
+"""Model artifacts: round trip, tampered or truncated files refused, a kill during save is harmless."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tg.data.local import embedded_root
+from tg.errors import ArtifactError
+from tg.models.artifacts import load_model, save_model
+from tg.models.manifest import CURRENT, MANIFEST, sha256_file
+from tg.models.predictor import Predictor
+
+
+def current(models: Path) -> Path:
+    return models / (models / CURRENT).read_text().strip()
+
+
+def test_round_trip_gives_identical_predictions(trained_project: Path) -> None:
+    models = trained_project / "models_saved"
+    ensemble, meta, version = load_model(models)
+    before = Predictor(models, embedded_root()).predict("600519", None).data
+    save_model(models, ensemble, meta, version="copy")
+    assert (models / CURRENT).read_text().strip() == "copy"
+    after = Predictor(models, embedded_root()).predict("600519", None).data
+    assert after["probabilities"] == before["probabilities"]
+    assert after["forecast"] == before["forecast"]
+    assert not any(p.name.startswith(".tmp-") for p in models.iterdir())
+
+
+def test_no_pickle_anywhere(trained_project: Path) -> None:
+    files = [p for p in current(trained_project / "models_saved").iterdir()]
+    suffixes = {p.suffix for p in files}
+    assert suffixes <= {".json", ".txt", ".safetensors"}
+    for path in files:
+        assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
+def test_tampered_or_partial_artifact_is_refused(trained_project: Path, damage: str) -> None:
+    target = current(trained_project / "models_saved") / "gbm_classifier.txt"
+    if damage == "flip":
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        target.write_bytes(bytes(data))
+    elif damage == "truncate":
+        target.write_bytes(target.read_bytes()[:100])
+    else:
+        target.unlink()
+    with pytest.raises(ArtifactError, match="refused"):
+        load_model(trained_project / "models_saved")
+
+
+def test_a_forged_manifest_still_cannot_load_garbage(trained_project: Path) -> None:
+    directory = current(trained_project / "models_saved")
+    target = directory / "gbm_classifier.txt"
+    target.write_text("not a model")
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["files"]["gbm_classifier.txt"].update(sha256=sha256_file(target), size=target.stat().st_size)
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="cannot be loaded"):
+        load_model(trained_project / "models_saved")
+
+
+def test_no_model_says_run_tg_train(project: Path) -> None:
+    with pytest.raises(ArtifactError, match="run `tg train`"):
+        load_model(project / "models_saved")
+
+
+SLOW_SAVE = """
+import os, sys, time
+from pathlib import Path
+import tg.models.artifacts as artifacts
+real_fsync = os.fsync
+def slow_fsync(fd):
+    time.sleep(0.05)
+    real_fsync(fd)
+artifacts.os.fsync = slow_fsync
+models = Path(sys.argv[1])
+ensemble, meta, version = artifacts.load_model(models)
+print("saving", flush=True)
+artifacts.save_model(models, ensemble, meta, version="new")
+print("saved", flush=True)
+"""
+
+
+@pytest.mark.parametrize("kill_after", [0.02, 0.15, 0.3, 0.5])
+def test_kill_during_save_leaves_the_previous_model_loadable(trained_project: Path, kill_after: float) -> None:
+    models = trained_project / "models_saved"
+    old = (models / CURRENT).read_text().strip()
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(models)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "saving"
+    time.sleep(kill_after)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    name = (models / CURRENT).read_text().strip()
+    assert name in (old, "new")  # never anything half-written
+    ensemble, _, version = load_model(models)  # verified against its manifest
+    assert version == name and ensemble.members
+    ensemble, meta, _ = load_model(models)
+    save_model(models, ensemble, meta, version="after")  # the next save clears what the kill left
+    assert not any(p.name.startswith(".tmp-") for p in models.iterdir())

@@ -1,0 +1,91 @@
+"""tg train → predict → evaluate through the CLI, and their errors; health/doctor see the model."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import invoke, run_tg
+from tests.models.conftest import TINY
+
+
+@pytest.mark.slow
+def test_train_predict_evaluate_end_to_end(project: Path) -> None:
+    trained = run_tg("train", *TINY, "--json", cwd=project)
+    assert trained.code == 0, trained.stderr
+    report = trained.json()
+    assert report["holdout"]["window"][0] == "2024-01-02"
+    names = [row["name"] for row in report["holdout"]["table"]]
+    assert names[0] == "ensemble" and {"momentum_20", "reversal_5", "majority", "linear"} <= set(names)
+    audit = [json.loads(line) for line in (project / "audit" / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["event"] == "model.train" and audit[-1]["details"]["version"] == report["version"]
+
+    predicted = run_tg("predict", "600519", "--json", cwd=project)
+    assert predicted.code == 0, predicted.stderr
+    p = predicted.json()
+    assert set(p) >= {
+        "symbol", "as_of", "horizon", "last_close", "probabilities", "signal", "confidence",
+        "expected_return", "forecast", "model", "data", "latency_ms",
+    }  # fmt: skip
+    assert p["symbol"] == "600519.SH" and p["as_of"] == "2025-10-31" and p["last_close"] == 1430.01
+    assert abs(sum(p["probabilities"].values()) - 1) < 1e-9 and p["signal"] in ("UP", "FLAT", "DOWN")
+    assert p["confidence"] == max(p["probabilities"].values())
+    assert len(p["forecast"]) == 5 and all(f["q10"] <= f["q50"] <= f["q90"] for f in p["forecast"])
+    assert p["forecast"][0]["date"] == "2025-11-03"  # the next trading day after Friday 2025-10-31
+    assert p["data"] == {"source": "local", "root": "embedded", "last_bar_date": "2025-10-31", "stale": True}
+    assert p["model"]["version"] == report["version"]
+
+    evaluated = run_tg("evaluate", "--json", cwd=project)
+    assert evaluated.code == 0, evaluated.stderr
+    e = evaluated.json()
+    out = Path(e["output"])
+    assert {p.name for p in out.iterdir()} == {"report.json", "predictions.csv", "equity.png", "calibration.png"}
+    for png in ("equity.png", "calibration.png"):
+        header = (out / png).read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", header[16:24])[0] > 200
+    lines = (out / "predictions.csv").read_text().splitlines()
+    assert lines[0] == "date,symbol,p_up,p_flat,p_down,expected_return,q10,q50,q90"
+    assert len(lines) - 1 == e["rows"] > 1000
+    assert any("survivorship" in w for w in e["warnings"])
+    assert set(e["metrics"]) >= {"ensemble", "momentum_20", "reversal_5", "majority", "linear"}
+
+    health = run_tg("health", "--json", cwd=project).json()
+    assert health["analysis_ready"] is True
+    doctor = run_tg("doctor", "profile=strict", "--json", cwd=project).json()
+    assert doctor["checks"]["models"]["ok"] is True and "models" not in doctor["summary"]["failed"]
+
+
+def test_predict_errors_are_one_line_and_exit_1(trained_project: Path) -> None:
+    for args, message in (
+        (["predict", "600000"], "unknown symbol 600000.SH"),
+        (["predict", "600519", "--as-of", "2010-02-01"], "too little history"),
+        (["predict", "SH000300"], "is an index"),
+    ):
+        out = invoke(*args)
+        assert out.code == 1 and message in out.stderr, (args, out.stderr)
+    assert invoke("predict", "AAPL").code == 2
+    assert invoke("predict", "600519", "--as-of", "June").code == 2
+
+
+def test_predict_without_a_model_says_run_tg_train(project: Path) -> None:
+    out = invoke("predict", "600519")
+    assert out.code == 1 and "run `tg train`" in out.stderr
+
+
+def test_predict_refuses_a_tampered_model(trained_project: Path) -> None:
+    models = trained_project / "models_saved"
+    version = (models / "CURRENT").read_text().strip()
+    target = models / version / "linear.json"
+    target.write_text(target.read_text().replace("0", "1", 1))
+    out = invoke("predict", "600519", "--json")
+    assert out.code == 1 and "sha256 mismatch" in out.stderr and out.stdout == ""
+
+
+def test_bad_training_overrides_are_config_errors(project: Path) -> None:
+    assert invoke("train", "model.members=[gbm,xgboost]").code == 2
+    assert invoke("train", "train.valid_end=2020-01-01").code == 2
+    out = invoke("train", "data.universe=nope")
+    assert out.code == 1 and "no instruments file" in out.stderr

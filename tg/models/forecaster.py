@@ -35,8 +35,9 @@ class QuantileForecaster:
     def fit(cls, mu: np.ndarray, sigma: np.ndarray, paths: np.ndarray, horizon: int) -> QuantileForecaster:
         """`mu` (S,), `sigma` (S,), `paths` (S, h) realised returns on the calibration split."""
         z = np.zeros((horizon, len(QUANTILES)))
+        usable = np.isfinite(sigma) & (sigma > 0)  # a long suspension leaves no volatility to scale by
         for d in range(1, horizon + 1):
-            resid = (paths[:, d - 1] - mu * d / horizon) / (sigma * np.sqrt(d))
+            resid = (paths[usable, d - 1] - mu[usable] * d / horizon) / (sigma[usable] * np.sqrt(d))
             resid = resid[np.isfinite(resid)]
             z[d - 1] = np.quantile(resid, QUANTILES) if len(resid) else (-1.2816, 0.0, 1.2816)
         return cls(horizon, z)

@@ -120,7 +120,7 @@ def _lookback_start(root: Path, as_of: date | None) -> date:
 
 
 def _answer(ensemble: Ensemble, samples: Samples, sigma: float, panel: Panel, row: int, t: int) -> dict[str, Any]:
-    if not np.isfinite(sigma):
+    if not np.isfinite(sigma) or sigma <= 0:
         raise DataError(f"too little recent trading for {panel.symbols[row]} to estimate its volatility")
     prediction = ensemble.predict(samples, np.array([sigma]))
     probs = prediction.probs[0]

@@ -1,0 +1,168 @@
+"""`Panel`: daily bars of many symbols on one shared calendar, as (symbols × dates) arrays.
+
+The model layer works on whole cross-sections at once, so it reads a Qlib-layout directory
+straight into dense arrays rather than one `BarSet` at a time. Prices are back-adjusted (hfq, as
+stored), which keeps returns continuous across dividends and splits; `factor` recovers raw prices
+(raw = price / factor). Cells before listing or after delisting are NaN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from tg.data.symbols import parse_symbol
+from tg.errors import DataError
+
+FIELDS = ("open", "high", "low", "close", "volume", "factor")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Bars of `symbols` (N, qlib names like `SH600519`) on `dates` (T, datetime64[D])."""
+
+    dates: np.ndarray  # (T,) datetime64[D], the shared trading calendar
+    symbols: list[str]  # (N,) qlib names
+    open: np.ndarray  # (N, T) float64, back-adjusted yuan
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray  # (N, T) float64, shares (not adjusted)
+    factor: np.ndarray  # (N, T) float64, cumulative adjustment factor
+    tradable: np.ndarray  # (N, T) bool: a bar with volume > 0 (not suspended, listed)
+    benchmark_close: np.ndarray  # (T,) float64 close of the benchmark index (NaN where missing)
+    benchmark: str = "SH000300"  # "" when loaded without one
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.symbols), len(self.dates))
+
+    @property
+    def amount(self) -> np.ndarray:
+        """Estimated traded value in yuan: raw close × volume (the layout has no `amount` field)."""
+        return self.close / self.factor * self.volume
+
+    def index_of(self, symbol: str) -> int:
+        """Row of `symbol` (any accepted spelling); `DataError` if the panel does not hold it."""
+        name = parse_symbol(symbol).qlib
+        try:
+            return self.symbols.index(name)
+        except ValueError:
+            raise DataError(f"panel: {symbol} is not among the {len(self.symbols)} loaded symbols") from None
+
+    def fingerprint(self) -> str:
+        """sha256 of the dates, symbols and every array: identifies the data a model was trained on."""
+        digest = hashlib.sha256()
+        digest.update(self.benchmark.encode())
+        digest.update("\n".join(self.symbols).encode())
+        digest.update(np.ascontiguousarray(self.dates.astype("datetime64[D]").astype(np.int64)).tobytes())
+        for name in (*FIELDS, "tradable"):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
+        digest.update(np.ascontiguousarray(self.benchmark_close).tobytes())
+        return digest.hexdigest()
+
+
+def load_panel(
+    root: Path,
+    symbols: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    benchmark: str | None = "SH000300",
+) -> Panel:
+    """Read `symbols` (default: every non-index instrument of `instruments/all.txt`) from a Qlib dir.
+
+    `benchmark` is the index whose close becomes `benchmark_close`; None leaves it all NaN.
+    """
+    root = Path(root)
+    calendar = _calendar(root)
+    if symbols is None:
+        names = [n for n in _listed(root) if not parse_symbol(n).is_index]
+    else:
+        names = [parse_symbol(s).qlib for s in symbols]
+        if len(set(names)) != len(names):
+            raise DataError(f"panel: duplicate symbols in {symbols}")
+    if not names:
+        raise DataError(f"panel: no stock instruments in {root / 'instruments' / 'all.txt'}")
+    keep = np.ones(len(calendar), dtype=bool)
+    if start is not None:
+        keep &= calendar >= np.datetime64(start, "D")
+    if end is not None:
+        keep &= calendar <= np.datetime64(end, "D")
+    if not keep.any():
+        raise DataError(f"panel: no trading dates between {start or 'start'} and {end or 'end'} in {root}")
+
+    arrays = {name: np.full((len(names), len(calendar)), np.nan) for name in FIELDS}
+    for row, name in enumerate(names):
+        for field, values in _read_symbol(root, name, len(calendar)).items():
+            arrays[field][row] = values
+    bench_name = parse_symbol(benchmark).qlib if benchmark else ""
+    bench = (
+        _read_symbol(root, bench_name, len(calendar), fields=("close",))["close"]
+        if bench_name
+        else np.full(len(calendar), np.nan)
+    )
+
+    cut = {name: np.ascontiguousarray(values[:, keep]) for name, values in arrays.items()}
+    with np.errstate(invalid="ignore"):
+        tradable = np.isfinite(cut["close"]) & (cut["volume"] > 0)
+    return Panel(
+        dates=calendar[keep],
+        symbols=names,
+        open=cut["open"],
+        high=cut["high"],
+        low=cut["low"],
+        close=cut["close"],
+        volume=cut["volume"],
+        factor=cut["factor"],
+        tradable=tradable,
+        benchmark_close=bench[keep],
+        benchmark=bench_name,
+    )
+
+
+def _calendar(root: Path) -> np.ndarray:
+    path = root / "calendars" / "day.txt"
+    try:
+        return np.array(path.read_text().split(), dtype="datetime64[D]")
+    except OSError as exc:
+        raise DataError(f"panel: {root} is not a Qlib data directory (no {path.name}: {exc.strerror})") from exc
+    except ValueError as exc:
+        raise DataError(f"panel: {path} is not a Qlib calendar ({exc})") from exc
+
+
+def _listed(root: Path) -> list[str]:
+    path = root / "instruments" / "all.txt"
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise DataError(f"panel: no instrument list {path}") from exc
+    return sorted({line.split("\t", 1)[0].strip().upper() for line in lines if line.strip()})
+
+
+def _read_symbol(root: Path, name: str, length: int, fields: tuple[str, ...] = FIELDS) -> dict[str, np.ndarray]:
+    """One symbol's fields placed on the full calendar (NaN outside its stored span)."""
+    directory = root / "features" / name.lower()
+    if not directory.is_dir():
+        raise DataError(f"panel: no data for {name} in {root} (missing {directory.name}/)")
+    out = {}
+    for field in fields:
+        path = directory / f"{field}.day.bin"
+        try:
+            raw = np.fromfile(path, dtype="<f4")
+        except OSError as exc:
+            raise DataError(f"panel: cannot read {name}/{path.name}: {exc.strerror or exc}") from exc
+        if raw.size < 2 or not np.isfinite(raw[0]):
+            raise DataError(f"panel: {name}/{path.name} is empty or has no start index")
+        first = int(raw[0])
+        values = raw[1:]
+        if first < 0 or first + values.size > length:
+            raise DataError(f"panel: {name}/{path.name} runs past the calendar ({first}+{values.size} > {length})")
+        full = np.full(length, np.nan)
+        full[first : first + values.size] = values
+        out[field] = full
+    return out

@@ -160,8 +160,8 @@ class ModelConfig:
     band_k: float = 0.4
     vol_window: int = 20
     gbm_rounds: int = 400
-    gbm_leaves: int = 31
-    gbm_min_leaf: int = 200
+    gbm_leaves: int = 64
+    gbm_min_leaf: int = 1000
     gru_hidden: int = 32
     gru_length: int = 20
 
@@ -180,7 +180,7 @@ class TrainConfig:
     calib_end: str = "2023-12-31"
     # rows sampled per epoch for the GRU, and at most this many training rows for every member
     rows_per_epoch: int = 200000
-    max_train_rows: int = 600000
+    max_train_rows: int = 300000
     # LightGBM threads
     threads: int = 2
     # torch threads for the GRU: with 2, OpenMP spin-waits make training ~10x slower whenever

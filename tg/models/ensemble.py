@@ -3,9 +3,11 @@ calibrated and returns scaled on the calibration split, plus the quantile foreca
 
 - Probabilities: a weighted mean of the members' class probabilities, weights on the simplex chosen
   to minimise validation log loss; then `Temperature` fit on the calibration split.
-- Score: each member's score is standardised (validation mean/std) and weighted by its validation
-  RankIC (members with RankIC ≤ 0 get weight 0, unless all do); `ReturnScale` maps it to an
-  expected h-day return on the calibration split.
+- Score: every member gives two scorers, its regression output and its classifier's edge
+  P(up) − P(down). Each scorer is standardised (validation mean/std) and weighted by its validation
+  RankIC (scorers with RankIC ≤ 0 get weight 0, unless all do); `ReturnScale` maps the sum to an
+  expected h-day return on the calibration split. (Early stopping of `gbm` used the same validation
+  RankIC, so its weight is somewhat optimistic.)
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class Ensemble:
         """Uncalibrated combined probabilities and score, and each member's own output."""
         outputs = {name: member.predict(samples) for name, member in self.members.items()}
         probs = sum(self.prob_weights[name] * out.probs for name, out in outputs.items())
-        score = sum(self.score_weights[name] * self._standard(name, out.score) for name, out in outputs.items())
+        scorers = _scorers(outputs)
+        score = sum(self.score_weights[name] * self._standard(name, value) for name, value in scorers.items())
         return np.asarray(probs), np.asarray(score), outputs
 
     def _standard(self, name: str, score: np.ndarray) -> np.ndarray:
@@ -69,13 +72,12 @@ class Ensemble:
             zip(names, _simplex_weights([outputs[n].probs for n in names], valid.label), strict=True)
         )
         rank_ic = {}
-        for name in names:
-            s = outputs[name].score
+        for name, s in _scorers(outputs).items():
             self.score_norm[name] = (float(np.mean(s)), float(np.std(s)) or 1.0)
             rank_ic[name] = _mean_rank_ic(s, realised, valid, shape)
         positive = {n: max(v, 0.0) for n, v in rank_ic.items()}
         total = sum(positive.values())
-        self.score_weights = {n: (v / total if total > 0 else 1.0 / len(names)) for n, v in positive.items()}
+        self.score_weights = {n: (v / total if total > 0 else 1.0 / len(positive)) for n, v in positive.items()}
         return {"prob_weights": self.prob_weights, "score_weights": self.score_weights, "valid_rank_ic": rank_ic}
 
     def calibrate(self, calib: Samples, realised: np.ndarray, sigma: np.ndarray, paths: np.ndarray) -> None:
@@ -110,6 +112,15 @@ class Ensemble:
             return_scale=ReturnScale(**data["return_scale"]),
             forecaster=QuantileForecaster.from_dict(data["forecaster"]),
         )
+
+
+def _scorers(outputs: dict[str, MemberOutput]) -> dict[str, np.ndarray]:
+    """Each member's regression score and its classifier edge P(up) − P(down)."""
+    scorers = {}
+    for name, out in outputs.items():
+        scorers[name] = out.score
+        scorers[f"{name}:edge"] = out.probs[:, 2] - out.probs[:, 0]
+    return scorers
 
 
 def _simplex_weights(probs: list[np.ndarray], labels: np.ndarray) -> list[float]:

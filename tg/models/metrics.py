@@ -67,25 +67,27 @@ def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[d
 
 
 def _rank(values: np.ndarray) -> np.ndarray:
-    """Average ranks along axis 1 (ties share their mean rank); NaN stays NaN."""
-    out = np.full(values.shape, np.nan)
-    for i, row in enumerate(values):
-        ok = ~np.isnan(row)
-        if ok.sum() < 2:
-            continue
-        x = row[ok]
-        order = np.argsort(x, kind="mergesort")
-        ranks = np.empty(len(x))
-        ranks[order] = np.arange(len(x), dtype=np.float64)
-        # average the ranks of ties
-        sorted_x = x[order]
-        starts = np.r_[0, np.flatnonzero(np.diff(sorted_x)) + 1]
-        ends = np.r_[starts[1:], len(x)]
-        for s, e in zip(starts, ends, strict=True):
-            if e - s > 1:
-                ranks[order[s:e]] = (s + e - 1) / 2.0
-        out[i, ok] = ranks
-    return out
+    """Ranks along axis 1 scaled to [-1, 1] (ties share their mean rank); NaN stays NaN."""
+    from tg.models.features import cross_sectional_rank
+
+    return cross_sectional_rank(values.T).T
+
+
+def mean_rank_ic(score: np.ndarray, realised: np.ndarray, day: np.ndarray) -> float:
+    """Mean daily RankIC of flat samples (`day` = each sample's date index): the early-stopping metric."""
+    days, column = np.unique(day, return_inverse=True)
+    order = np.zeros(len(day), dtype=np.int64)
+    for d in range(len(days)):  # position of each sample within its date
+        where = np.flatnonzero(column == d)
+        order[where] = np.arange(len(where))
+    width = int(order.max()) + 1 if len(order) else 1
+    grid_score = np.full((len(days), width), np.nan)
+    grid_real = np.full((len(days), width), np.nan)
+    grid_score[column, order] = score
+    grid_real[column, order] = realised
+    _, rank_ic = daily_ic(grid_score, grid_real)
+    values = rank_ic[~np.isnan(rank_ic)]
+    return float(values.mean()) if len(values) else 0.0
 
 
 def daily_ic(score: np.ndarray, realised: np.ndarray, min_names: int = 5) -> tuple[np.ndarray, np.ndarray]:

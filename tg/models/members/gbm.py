@@ -1,5 +1,9 @@
 """`gbm`: LightGBM, a 3-class classifier and a regressor of the ranked forward return.
 
+Both stop early (patience 50) on the validation split's mean daily RankIC — of the regression output,
+and of P(up) − P(down) for the classifier — the quantity the ensemble is judged on. Parameters were
+chosen on the validation split only (research/NOTES.md).
+
 Saved as LightGBM's own text model format (`Booster.model_to_string`): plain text, parsed, never
 executed, so loading a file cannot run code.
 """
@@ -13,7 +17,9 @@ import numpy as np
 
 from tg.models.dataset import Samples
 from tg.models.members.base import MemberOutput, Progress
+from tg.models.metrics import mean_rank_ic
 
+PATIENCE = 50
 CLASSIFIER = "gbm_classifier.txt"
 REGRESSOR = "gbm_regressor.txt"
 
@@ -35,8 +41,10 @@ class GbmMember:
         base = {
             "objective": objective,
             "learning_rate": 0.05,
-            "num_leaves": 31,
-            "min_data_in_leaf": 200,
+            "num_leaves": 64,
+            "min_data_in_leaf": 1000,
+            "max_bin": 127,
+            "metric": "None",
             "feature_fraction": 0.8,
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
@@ -65,6 +73,10 @@ class GbmMember:
 
             return callback
 
+        def rank_ic(preds: np.ndarray, _: Any) -> tuple[str, float, bool]:
+            score = preds[:, 2] - preds[:, 0] if preds.ndim == 2 else preds
+            return "rank_ic", mean_rank_ic(score, valid.target, valid.t), True
+
         for kind, objective, y_train, y_valid, offset in (
             ("classifier", "multiclass", train.label, valid.label, 0),
             ("regressor", "regression", train.target, valid.target, self.rounds),
@@ -74,7 +86,8 @@ class GbmMember:
                 lgb.Dataset(x_train, y_train, free_raw_data=True),
                 num_boost_round=self.rounds,
                 valid_sets=[lgb.Dataset(x_valid, y_valid)],
-                callbacks=[lgb.early_stopping(30, verbose=False), report(offset)],
+                feval=rank_ic,
+                callbacks=[lgb.early_stopping(PATIENCE, verbose=False), report(offset)],
             )
             setattr(self, kind, booster)
             info[f"{kind}_rounds"] = booster.best_iteration

@@ -35,6 +35,7 @@ class TrainResult:
             "rows": self.meta["training"]["rows"],
             "members": self.meta["training"]["members"],
             "weights": self.meta["training"]["weights"],
+            "calib_rank_ic": self.meta["training"]["calib_rank_ic"],
             "holdout": self.meta["metrics"],
         }
 

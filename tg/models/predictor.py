@@ -3,13 +3,15 @@
 Features are cross-sectional, so a prediction needs the model's universe on that date: the
 predictor loads the last `LOOKBACK_DAYS` of bars of the universe (plus the symbol when it is not a
 member) from the model's data directory, computes the features the model was trained with, and
-runs the ensemble on the one row. Answers are cached for `CACHE_SECONDS` under (model version,
-symbol, as-of, last bar date).
+runs the ensemble on the one row. The loaded window is kept `WINDOW_SECONDS` for further symbols on
+the same date; answers are cached for `CACHE_SECONDS` under (model version, symbol, as-of, last bar
+date).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,6 +33,16 @@ LOOKBACK_DAYS = 300  # trading days of history loaded: the longest feature windo
 MIN_HISTORY = 130  # trading days a symbol needs before `as_of`
 CACHE_SECONDS = 5.0
 STALE_AFTER_DAYS = 5
+WINDOW_SECONDS = 60.0  # how long loaded bars and features serve further predictions (new bars arrive daily)
+MAX_WINDOWS = 4
+
+
+@dataclass
+class _Window:
+    panel: Panel
+    values: np.ndarray  # (N, T, F) model features
+    sigma: np.ndarray  # (N, T) trailing volatility
+    loaded_at: float
 
 
 @dataclass
@@ -47,14 +59,15 @@ class Predictor:
         self.features: list[str] = list(self.meta["features"])
         self._clock = clock
         self._cache: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+        self._windows: OrderedDict[tuple[str | None, date | None], _Window] = OrderedDict()
 
     def predict(self, symbol_text: str, as_of: date | None = None, today: date | None = None) -> Answer:
         began = time.perf_counter()
         symbol = parse_symbol(symbol_text)
         if symbol.is_index:
             raise DataError(f"{symbol} is an index: predictions are for stocks")
-        names = self.universe if symbol.qlib in self.universe else [*self.universe, symbol.qlib]
-        panel = _load(self.data_dir, names, _lookback_start(self.data_dir, as_of), as_of, symbol.qlib)
+        window = self._window(symbol.qlib, as_of)
+        panel = window.panel
         row = panel.symbols.index(symbol.qlib)
         traded = np.flatnonzero(panel.tradable[row])
         if len(traded) == 0:
@@ -70,15 +83,8 @@ class Predictor:
             raise DataError(
                 f"too little history for {symbol}: {history} trading days up to {last_bar}, need {MIN_HISTORY}"
             )
-        features = model_features(panel)
-        if features.names != self.features:
-            raise ArtifactError(
-                f"model {self.version} was trained with other features than this tg computes: retrain with `tg train`"
-            )
-        sigma = trailing_volatility(panel, int(self.meta["config"]["model"]["vol_window"]))
-        values = features.values
-        samples = Samples(values, np.array([row]), np.array([t]), np.array([-1]), np.array([np.nan], np.float32))
-        result = _answer(self.ensemble, samples, float(sigma[row, t]), panel, row, t)
+        samples = Samples(window.values, np.array([row]), np.array([t]), np.array([-1]), np.array([np.nan], np.float32))
+        result = _answer(self.ensemble, samples, float(window.sigma[row, t]), panel, row, t)
         today = today or date.today()
         reference = as_of or today
         result.update(
@@ -99,6 +105,31 @@ class Predictor:
         result["latency_ms"] = round((time.perf_counter() - began) * 1000, 1)
         self._cache[key] = (self._clock(), result)
         return Answer(result)
+
+    def _window(self, symbol: str, as_of: date | None) -> _Window:
+        """Bars, features and volatility of the universe (plus `symbol` if outside it) up to `as_of`.
+
+        Kept for `WINDOW_SECONDS`, so predictions for many symbols on one date compute features once.
+        """
+        extra = None if symbol in self.universe else symbol
+        key = (extra, as_of)
+        cached = self._windows.get(key)
+        if cached is not None and self._clock() - cached.loaded_at < WINDOW_SECONDS:
+            self._windows.move_to_end(key)
+            return cached
+        names = self.universe if extra is None else [*self.universe, extra]
+        panel = _load(self.data_dir, names, _lookback_start(self.data_dir, as_of), as_of, symbol)
+        features = model_features(panel)
+        if features.names != self.features:
+            raise ArtifactError(
+                f"model {self.version} was trained with other features than this tg computes: retrain with `tg train`"
+            )
+        sigma = trailing_volatility(panel, int(self.meta["config"]["model"]["vol_window"]))
+        window = _Window(panel, features.values, sigma, self._clock())
+        self._windows[key] = window
+        while len(self._windows) > MAX_WINDOWS:
+            self._windows.popitem(last=False)
+        return window
 
 
 def _load(root: Path, names: list[str], start: date, end: date | None, wanted: str) -> Panel:

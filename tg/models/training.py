@@ -21,6 +21,7 @@ from tg.models.ensemble import Ensemble
 from tg.models.inputs import ModelInputs
 from tg.models.labels import purge_mask
 from tg.models.members.base import Member, Progress, member_class
+from tg.models.metrics import mean_rank_ic
 
 MIN_TRAIN_ROWS = 500
 
@@ -118,4 +119,15 @@ def train_ensemble(inputs: ModelInputs, model: ModelConfig, train: TrainConfig, 
         inputs.sigma[calib.n, calib.t],
         inputs.paths[calib.n, calib.t],
     )
+    info["calib_rank_ic"] = calib_rank_ic(ensemble, calib, inputs.labels.forward_return[calib.n, calib.t])
     return Trained(ensemble, inputs, info)
+
+
+def calib_rank_ic(ensemble: Ensemble, calib: Samples, realised: np.ndarray) -> dict[str, float]:
+    """Mean daily RankIC on the calibration split, which no member was fit or stopped on: the
+    honest place to compare configurations before the held-out window."""
+    _, score, outputs = ensemble.raw(calib)
+    result = {"ensemble": mean_rank_ic(score, realised, calib.t)}
+    for name, out in outputs.items():
+        result[name] = mean_rank_ic(out.score, realised, calib.t)
+    return {k: round(v, 4) for k, v in result.items()}

@@ -1,0 +1,45 @@
+"""Predictor: answers cached for 5 s, windows shared across symbols, stale flag, symbols outside the universe."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from tg.data.local import embedded_root
+from tg.models.predictor import CACHE_SECONDS, Predictor
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_answers_are_cached_for_five_seconds(trained_project: Path) -> None:
+    clock = Clock()
+    predictor = Predictor(trained_project / "models_saved", embedded_root(), clock=clock)
+    first = predictor.predict("600519", date(2025, 10, 31))
+    assert not first.cached
+    assert predictor.predict("sh600519", date(2025, 10, 31)).cached  # any spelling, same key
+    clock.now += CACHE_SECONDS + 0.1
+    again = predictor.predict("600519", date(2025, 10, 31))
+    assert not again.cached and again.data["probabilities"] == first.data["probabilities"]
+
+
+def test_one_window_serves_every_symbol_of_a_date(trained_project: Path) -> None:
+    predictor = Predictor(trained_project / "models_saved", embedded_root())
+    for symbol in ("600519", "000858", "601318"):
+        predictor.predict(symbol, date(2025, 6, 3))
+    assert len(predictor._windows) == 1
+    outside = predictor.predict("600276", date(2025, 6, 3))  # embedded, but not in the tiny model's universe
+    assert outside.data["symbol"] == "600276.SH" and len(predictor._windows) == 2
+
+
+def test_stale_flag_follows_the_reference_date(trained_project: Path) -> None:
+    predictor = Predictor(trained_project / "models_saved", embedded_root())
+    fresh = predictor.predict("600519", None, today=date(2025, 11, 3)).data
+    assert fresh["data"]["stale"] is False and fresh["as_of"] == "2025-10-31"
+    old = predictor.predict("000858", None, today=date(2026, 11, 24)).data
+    assert old["data"]["stale"] is True

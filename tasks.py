@@ -42,5 +42,7 @@ def preflight(c: Context) -> None:
 
 @task
 def bench(c: Context) -> None:
-    """Startup benchmark (benchmarks/startup.py)."""
+    """Startup, data and model benchmarks (benchmarks/*.py; quality.py is separate: ~10 minutes)."""
     c.run(f"{PY} benchmarks/startup.py")
+    c.run(f"{PY} benchmarks/data.py")
+    c.run(f"{PY} benchmarks/models.py")

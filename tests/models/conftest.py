@@ -9,6 +9,8 @@ import pytest
 
 from tg.commands.train import run_train
 from tg.config.loader import load_config
+from tg.data.local import embedded_root
+from tg.models.panel import Panel, load_panel
 
 # 5 stocks, 2016 on, every member, minimal rounds and epochs: seconds, not minutes
 TINY = [
@@ -18,6 +20,12 @@ TINY = [
     "train.rows_per_epoch=4000",
     "model.gbm_rounds=30",
 ]
+
+
+@pytest.fixture(scope="session")
+def panel() -> Panel:
+    """Every embedded stock, all dates (read-only: tests that change bars work on copies)."""
+    return load_panel(embedded_root())
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tg.data.local import embedded_root
 from tg.models.features import compute_features, cross_sectional_rank, daily_returns
-from tg.models.panel import Panel, load_panel
-
-
-@pytest.fixture(scope="module")
-def panel() -> Panel:
-    return load_panel(embedded_root())
+from tg.models.panel import Panel
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from tg.data.local import LocalSource, embedded_root
+from tg.data.local import LocalSource
 from tg.data.symbols import parse_symbol
 from tg.models.labels import DOWN, FLAT, UNKNOWN, UP, forward_excess_return, make_labels, purge_mask
-from tg.models.panel import Panel, load_panel
-
-
-@pytest.fixture(scope="module")
-def panel() -> Panel:
-    return load_panel(embedded_root())
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tg.commands.predict import prediction_data_dir
-from tg.commands.train import _fmt
+from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.errors import ArtifactError, DataError
 from tg.ops.atomic import atomic_write_bytes, atomic_write_text
@@ -29,30 +29,13 @@ class EvaluateResult:
         return {**self.report, "output": str(self.directory)}
 
     def table(self) -> Any:
-        from rich.table import Table
-
         r = self.report
         title = (
             f"model {r['model']['version']} on {r['window'][0]} .. {r['window'][1]}: {r['rows']} rows, "
             f"{r['universe_size']} symbols, {r['seconds']:.1f} s "
             f"({r['throughput_symbol_days_per_s']:,.0f} symbol-days/s)"
         )
-        table = Table(
-            title=title,
-            title_justify="left",
-            caption="\n".join([*r["warnings"], f"written to {self.directory}"]),
-            caption_justify="left",
-        )
-        for column in ("scorer", "RankIC", "RkICIR", "IC", "acc", "logloss", "ECE", "excess", "IR"):
-            table.add_column(column, justify="right" if column != "scorer" else "left")
-        for row in r["table"]:
-            table.add_row(
-                row["name"],
-                *(_fmt(row[k]) for k in ("rank_ic", "rank_icir", "ic", "accuracy", "log_loss", "ece")),
-                _fmt(row["annual_excess_return"], pct=True),
-                _fmt(row["information_ratio"]),
-            )
-        return table
+        return scorer_table(title, "\n".join([*r["warnings"], f"written to {self.directory}"]), r["table"])
 
 
 def run_evaluate(loaded: LoadedConfig, model_dir: str | None) -> EvaluateResult:

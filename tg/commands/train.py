@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tg import __version__
+from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.config.typed import to_plain
 from tg.models.universe import data_root, parse_day, resolve_universe
@@ -48,28 +49,8 @@ class TrainResult:
             title += " (no held-out dates after calib_end: nothing to evaluate)"
             return Table(title=title, title_justify="left")
         window = holdout["window"]
-        table = Table(
-            title=f"{title}\nheld-out {window[0]} .. {window[1]} ({holdout['rows']} rows), beside baselines",
-            title_justify="left",
-            caption=holdout["warning"],
-            caption_justify="left",
-        )
-        for column in ("scorer", "RankIC", "RkICIR", "IC", "acc", "bal.acc", "logloss", "ECE", "excess"):
-            table.add_column(column, justify="right" if column != "scorer" else "left")
-        for row in holdout["table"]:
-            table.add_row(
-                row["name"],
-                *(_fmt(row[k]) for k in ("rank_ic", "rank_icir", "ic", "accuracy", "balanced_accuracy", "log_loss")),
-                _fmt(row["ece"]),
-                _fmt(row["annual_excess_return"], pct=True),
-            )
-        return table
-
-
-def _fmt(value: Any, pct: bool = False) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "-"
-    return f"{value * 100:+.1f}%" if pct else f"{value:.3f}"
+        title += f"\nheld-out {window[0]} .. {window[1]} ({holdout['rows']} rows), beside baselines"
+        return scorer_table(title, holdout["warning"], holdout["table"])
 
 
 def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:

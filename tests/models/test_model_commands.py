@@ -82,6 +82,11 @@ def test_predict_refuses_a_tampered_model(trained_project: Path) -> None:
     target.write_text(target.read_text().replace("0", "1", 1))
     out = invoke("predict", "600519", "--json")
     assert out.code == 1 and "sha256 mismatch" in out.stderr and out.stdout == ""
+    assert invoke("evaluate").code == 1
+    events = [json.loads(line) for line in (trained_project / "audit" / "audit.jsonl").read_text().splitlines()]
+    refused = [e for e in events if e["event"] == "model.load_refused"]
+    assert len(refused) == 2 and "linear.json: sha256 mismatch" in refused[0]["details"]["reason"]
+    assert invoke("audit", "verify").code == 0
 
 
 def test_bad_training_overrides_are_config_errors(project: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tg.commands.predict import prediction_data_dir
+from tg.commands.predict import prediction_data_dir, refusals_audited
 from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.errors import ArtifactError, DataError
@@ -47,7 +47,8 @@ def run_evaluate(loaded: LoadedConfig, model_dir: str | None) -> EvaluateResult:
 
     cfg = loaded.cfg
     models = Path(model_dir) if model_dir else loaded.path("models")
-    ensemble, meta, version = load_model(models)
+    with refusals_audited(loaded):
+        ensemble, meta, version = load_model(models)
     root = prediction_data_dir(loaded, meta["data"]["root"])
     start, end = np.datetime64(cfg.eval.start, "D"), np.datetime64(cfg.eval.end, "D")
     began = time.perf_counter()

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from tg.config.loader import LoadedConfig
-from tg.errors import UsageError
+from tg.errors import ArtifactError, UsageError
 from tg.models.universe import data_root
+from tg.ops.audit import AuditLog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,6 +55,22 @@ def prediction_data_dir(loaded: LoadedConfig, meta_root: str) -> Path:
     return data_root(setting, loaded.root)
 
 
+@contextmanager
+def refusals_audited(loaded: LoadedConfig) -> Iterator[None]:
+    """A model refused as tampered or partial is logged and recorded in the audit log (`model.load_refused`),
+    where the count of model load errors is kept; a missing model is not an error of this kind."""
+    try:
+        yield
+    except ArtifactError as exc:
+        if "run `tg train`" not in str(exc):
+            log.error("model load refused: %s", exc)
+            if loaded.cfg.audit.enabled:
+                AuditLog(loaded.path("audit") / loaded.cfg.audit.file).append(
+                    "model.load_refused", {"reason": str(exc)}
+                )
+        raise
+
+
 def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> PredictResult:
     from tg.models.predictor import Predictor
 
@@ -58,6 +80,7 @@ def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> Pr
             as_of = date.fromisoformat(as_of_text)
         except ValueError as exc:
             raise UsageError(f"--as-of {as_of_text!r} is not a date (use YYYY-MM-DD)") from exc
-    predictor = Predictor(loaded.path("models"), Path("."))
+    with refusals_audited(loaded):
+        predictor = Predictor(loaded.path("models"), Path("."))
     predictor.data_dir = prediction_data_dir(loaded, predictor.meta["data"]["root"])
     return PredictResult(predictor.predict(symbol, as_of).data)

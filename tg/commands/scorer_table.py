@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-COLUMNS = ("scorer", "RankIC", "RkICIR", "IC", "acc", "logloss", "ECE", "excess", "IR")
+COLUMNS = ("scorer", "RankIC", "RkICIR", "acc", "logloss", "ECE", "excess", "IR")  # IC and more: --json
 
 
 def fmt(value: Any, pct: bool = False) -> str:
@@ -20,12 +20,13 @@ def scorer_table(title: str, caption: str, rows: list[dict[str, Any]]) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
-    for column in COLUMNS:
-        table.add_column(column, justify="right" if column != "scorer" else "left")
+    table.add_column(COLUMNS[0], no_wrap=True, min_width=11)  # the names must stay readable at 80 columns
+    for column in COLUMNS[1:]:
+        table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
             row["name"],
-            *(fmt(row[k]) for k in ("rank_ic", "rank_icir", "ic", "accuracy", "log_loss", "ece")),
+            *(fmt(row[k]) for k in ("rank_ic", "rank_icir", "accuracy", "log_loss", "ece")),
             fmt(row["annual_excess_return"], pct=True),
             fmt(row["information_ratio"]),
         )

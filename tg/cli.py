@@ -239,10 +239,11 @@ def evaluate(
         str | None, typer.Option("--model-dir", help="models directory to evaluate (default paths.models)")
     ] = None,
 ) -> None:
-    """Evaluate the trained model on eval.start..eval.end beside baselines; write report, predictions, plots."""
+    """Evaluate the model (or eval.walk_forward=true folds) on eval.start..eval.end beside baselines."""
     from tg.commands.evaluate import run_evaluate
 
-    _emit(run_evaluate(_load(overrides, command="evaluate", creates_dirs=True), model_dir), as_json)
+    loaded = _load(overrides, command="evaluate", creates_dirs=True)
+    _emit(run_evaluate(loaded, model_dir, show_progress=sys.stderr.isatty()), as_json)
 
 
 def _debug() -> bool:

@@ -94,3 +94,16 @@ def test_bad_training_overrides_are_config_errors(project: Path) -> None:
     assert invoke("train", "train.valid_end=2020-01-01").code == 2
     out = invoke("train", "data.universe=nope")
     assert out.code == 1 and "no instruments file" in out.stderr
+
+
+def test_walk_forward_retrains_before_each_year(project: Path) -> None:
+    out = invoke("evaluate", "eval.walk_forward=true", *TINY, "--json")
+    assert out.code == 0, out.stderr
+    report = out.json()
+    assert report["model"]["version"] == "walk-forward"
+    assert [fold["train_end"] for fold in report["trained_on"]] == ["2021-12-31", "2022-12-31"]
+    assert [fold["calib_end"] for fold in report["trained_on"]] == ["2023-12-31", "2024-12-31"]
+    rows = (Path(report["output"]) / "predictions.csv").read_text().splitlines()[1:]
+    years = {line[:4] for line in rows}
+    assert years == {"2024", "2025"} and len(rows) == report["rows"]
+    assert not (project / "models_saved" / "CURRENT").exists()  # evaluation never replaces the model

@@ -38,39 +38,41 @@ class EvaluateResult:
         return scorer_table(title, "\n".join([*r["warnings"], f"written to {self.directory}"]), r["table"])
 
 
-def run_evaluate(loaded: LoadedConfig, model_dir: str | None) -> EvaluateResult:
-    from tg.models.artifacts import load_model
+@dataclass
+class _Subject:
+    """What is evaluated: the current model, or walk-forward folds trained for the window."""
+
+    scorer: Any  # has .predict(samples, sigma) -> Prediction
+    inputs: Any
+    class_shares: list[float]
+    model: dict[str, Any]
+    trained_on: Any
+    data: dict[str, Any]
+    label: str
+    warnings: list[str]
+
+
+def run_evaluate(loaded: LoadedConfig, model_dir: str | None, show_progress: bool = False) -> EvaluateResult:
     from tg.models.evaluation import SURVIVORSHIP, evaluate
-    from tg.models.inputs import build_inputs
-    from tg.models.panel import load_panel
-    from tg.models.universe import parse_day
 
     cfg = loaded.cfg
-    models = Path(model_dir) if model_dir else loaded.path("models")
-    with refusals_audited(loaded):
-        ensemble, meta, version = load_model(models)
-    root = prediction_data_dir(loaded, meta["data"]["root"])
     start, end = np.datetime64(cfg.eval.start, "D"), np.datetime64(cfg.eval.end, "D")
     began = time.perf_counter()
-    panel = load_panel(root, list(meta["data"]["universe"]), parse_day(cfg.data.start), None)
-    model_cfg = _model_config(meta)
-    inputs = build_inputs(panel, model_cfg)
-    if inputs.features.names != meta["features"]:
-        raise ArtifactError(f"model {version} was trained with other features than this tg computes: retrain")
+    if cfg.eval.walk_forward:
+        subject = _walk_forward_subject(loaded, start, end, show_progress)
+    else:
+        subject = _model_subject(loaded, model_dir, start)
+    panel = subject.inputs.panel
     if not np.any((panel.dates >= start) & (panel.dates <= end)):
-        raise DataError(f"no trading dates between {start} and {end} in {root}")
-    result = evaluate(ensemble, inputs, start, end, cfg.eval, list(meta["class_shares"]))
+        raise DataError(f"no trading dates between {start} and {end} in {subject.data['root']}")
+    result = evaluate(subject.scorer, subject.inputs, start, end, cfg.eval, subject.class_shares)
     seconds = time.perf_counter() - began
-    warnings = [SURVIVORSHIP]
-    calib_end = np.datetime64(meta["splits"]["calib"][1], "D")
-    if start <= calib_end:
-        warnings.insert(0, f"the window starts before {calib_end}: those dates were used in training/calibration")
     report = {
-        "model": {"version": version, "trained_at": meta["trained_at"], "members": list(ensemble.members)},
-        "trained_on": meta["splits"],
-        "data": {"root": meta["data"]["root"], "fingerprint_at_training": meta["data"]["fingerprint"]},
+        "model": subject.model,
+        "trained_on": subject.trained_on,
+        "data": subject.data,
         "window": list(result.window),
-        "horizon": ensemble.horizon,
+        "horizon": subject.inputs.labels.horizon,
         "universe_size": len(panel.symbols),
         "rows": result.rows,
         "seconds": round(seconds, 2),
@@ -81,14 +83,75 @@ def run_evaluate(loaded: LoadedConfig, model_dir: str | None) -> EvaluateResult:
         "forecast_coverage": result.coverage,
         "reliability_p_up": result.reliability,
         "costs": {"buy": cfg.eval.buy_cost, "sell": cfg.eval.sell_cost},
-        "warnings": warnings,
+        "warnings": [*subject.warnings, SURVIVORSHIP],
     }
-    out = loaded.root / cfg.eval.output / f"{version}_{result.window[0]}_{result.window[1]}"
+    out = loaded.root / cfg.eval.output / f"{subject.label}_{result.window[0]}_{result.window[1]}"
     out.mkdir(parents=True, exist_ok=True)
     _write_predictions(out / "predictions.csv", result)
     _plot(out, result, panel.benchmark)
     atomic_write_text(out / "report.json", json.dumps(_finite(report), indent=1))
     return EvaluateResult(report, out)
+
+
+def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.datetime64) -> _Subject:
+    from tg.models.artifacts import load_model
+    from tg.models.inputs import build_inputs
+    from tg.models.panel import load_panel
+    from tg.models.universe import parse_day
+
+    models = Path(model_dir) if model_dir else loaded.path("models")
+    with refusals_audited(loaded):
+        ensemble, meta, version = load_model(models)
+    root = prediction_data_dir(loaded, meta["data"]["root"])
+    panel = load_panel(root, list(meta["data"]["universe"]), parse_day(loaded.cfg.data.start), None)
+    inputs = build_inputs(panel, _model_config(meta))
+    if inputs.features.names != meta["features"]:
+        raise ArtifactError(f"model {version} was trained with other features than this tg computes: retrain")
+    warnings = []
+    calib_end = np.datetime64(meta["splits"]["calib"][1], "D")
+    if start <= calib_end:
+        warnings.append(f"the window starts before {calib_end}: those dates were used in training/calibration")
+    return _Subject(
+        scorer=ensemble,
+        inputs=inputs,
+        class_shares=list(meta["class_shares"]),
+        model={"version": version, "trained_at": meta["trained_at"], "members": list(ensemble.members)},
+        trained_on=meta["splits"],
+        data={"root": meta["data"]["root"], "fingerprint_at_training": meta["data"]["fingerprint"]},
+        label=version,
+        warnings=warnings,
+    )
+
+
+def _walk_forward_subject(
+    loaded: LoadedConfig, start: np.datetime64, end: np.datetime64, show_progress: bool
+) -> _Subject:
+    from tg.commands.train import _progress
+    from tg.models.inputs import build_inputs
+    from tg.models.panel import load_panel
+    from tg.models.universe import data_root, parse_day, resolve_universe
+    from tg.models.walk_forward import walk_forward
+
+    cfg = loaded.cfg
+    root = data_root(cfg.data.root, loaded.root)
+    panel = load_panel(root, resolve_universe(root, cfg.data.universe), parse_day(cfg.data.start), None)
+    inputs = build_inputs(panel, cfg.model)
+    first, last = (int(str(day)[:4]) for day in (start, end))
+    with _progress(show_progress, list(cfg.model.members)) as progress:
+        folds = walk_forward(inputs, cfg.model, cfg.train, first, last, progress)
+    first_train_end = np.datetime64(folds.folds[0].train.train_end, "D")
+    known = inputs.labels.classes[:, panel.dates <= first_train_end]
+    known = known[known >= 0]
+    return _Subject(
+        scorer=folds,
+        inputs=inputs,
+        class_shares=[float(np.mean(known == c)) for c in range(3)],
+        model={"version": "walk-forward", "members": list(cfg.model.members), "folds": len(folds.folds)},
+        trained_on=[fold.splits() for fold in folds.folds],
+        data={"root": "embedded" if not cfg.data.root else str(root), "fingerprint": panel.fingerprint()},
+        label="walk-forward",
+        warnings=[f"walk-forward: {len(folds.folds)} folds, each retrained on data before its year"],
+    )
 
 
 def _model_config(meta: dict[str, Any]) -> Any:

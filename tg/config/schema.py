@@ -199,6 +199,8 @@ class EvalConfig:
     sell_cost: float = 0.0015
     # relative to paths.root; each run writes <output>/<model version>_<start>_<end>/
     output: str = "reports"
+    # retrain before each calendar year of the window instead of evaluating the current model
+    walk_forward: bool = False
 
 
 @dataclass

@@ -11,14 +11,14 @@ the top-k backtest (`tg.models.backtest`) trades each score against SH000300.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from tg.config.schema import EvalConfig
 from tg.models.backtest import BacktestResult, top_k_backtest
-from tg.models.dataset import samples_between
-from tg.models.ensemble import Ensemble, Prediction
+from tg.models.dataset import Samples, samples_between
+from tg.models.ensemble import Prediction
 from tg.models.inputs import ModelInputs
 from tg.models.metrics import classification, daily_ic, ic_summary, reliability
 
@@ -70,8 +70,12 @@ def past_return(close: np.ndarray, days: int) -> np.ndarray:
     return out
 
 
+class Predicts(Protocol):
+    def predict(self, samples: Samples, sigma: np.ndarray) -> Prediction: ...
+
+
 def evaluate(
-    ensemble: Ensemble,
+    ensemble: Predicts,
     inputs: ModelInputs,
     start: np.datetime64,
     end: np.datetime64,

@@ -41,6 +41,27 @@ def test_every_network_source_and_cache_combination_composes(
     assert (cfg.network.mode, cfg.source.name, cfg.cache.backend) == (network, source, cache)
 
 
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (REPO / "conf" / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("data", group_options("data"))
+@pytest.mark.parametrize("model", group_options("model"))
+@pytest.mark.parametrize("train", group_options("train"))
+@pytest.mark.parametrize("evaluation", group_options("eval"))
+def test_every_model_group_combination_composes(
+    project: Path, data: str, model: str, train: str, evaluation: str
+) -> None:
+    cfg = load_config([f"data={data}", f"model={model}", f"train={train}", f"eval={evaluation}"], use_cache=False).cfg
+    assert cfg.model.name == model and cfg.model.members and cfg.train.train_end < cfg.train.calib_end
+
+
+def test_universe_accepts_a_name_or_a_list_of_codes(project: Path) -> None:
+    assert load_config(["data.universe=csi300"], use_cache=False).cfg.data.universe == "csi300"
+    codes = load_config(["data.universe=[600519,000858]"], use_cache=False).cfg.data.universe
+    assert [str(c) for c in codes] == ["600519", "000858"]  # 000858 keeps its leading zeros
+
+
 def test_strict_profile_gates_more_than_default(project: Path) -> None:
     default = load_config([], use_cache=False).cfg.profile
     strict = load_config(["profile=strict"], use_cache=False).cfg.profile
@@ -65,6 +86,13 @@ def test_strict_profile_gates_more_than_default(project: Path) -> None:
         ("source.order=[local,yahoo]", "yahoo"),
         ("network.mode=satellite", "network.mode"),
         ("network.timeout_s=0", "network.timeout_s"),
+        ("model.members=[gbm,xgboost]", "xgboost"),
+        ("model.horizon=0", "model.horizon"),
+        ("train.valid_end=2020-01-01", "train.valid_end"),
+        ("eval.start=yesterday", "eval.start"),
+        ("eval.top_k_fraction=0", "eval.top_k_fraction"),
+        ("data.end=soon", "data.end"),
+        ("data=nope", "available: cn_daily, default"),
     ],
 )
 def test_bad_override_is_one_line_naming_the_key(project: Path, override: str, names: str) -> None:

@@ -100,7 +100,9 @@ def _logging(loaded: Any, creates_dirs: bool) -> None:
 
 def _emit(result: Any, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+        from tg.ops.json_safe import finite
+
+        sys.stdout.write(json.dumps(finite(result.to_dict()), indent=2, default=str, allow_nan=False) + "\n")
     elif hasattr(result, "table"):
         from rich.console import Console
 

@@ -107,3 +107,16 @@ def test_kill_during_save_leaves_the_previous_model_loadable(trained_project: Pa
     ensemble, meta, _ = load_model(models)
     save_model(models, ensemble, meta, version="after")  # the next save clears what the kill left
     assert not any(p.name.startswith(".tmp-") for p in models.iterdir())
+
+
+def test_a_file_dropped_from_the_manifest_is_refused_not_loaded_unverified(trained_project: Path) -> None:
+    directory = current(trained_project / "models_saved")
+    manifest = json.loads((directory / MANIFEST).read_text())
+    del manifest["files"]["linear.json"]
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="linear.json: not covered by the manifest"):
+        load_model(trained_project / "models_saved")
+    manifest["files"] = {}
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="lists no files"):
+        load_model(trained_project / "models_saved")

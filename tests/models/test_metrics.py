@@ -106,3 +106,10 @@ def test_suspended_names_are_neither_bought_nor_sold() -> None:
 
 def test_max_drawdown() -> None:
     assert max_drawdown(np.array([1.0, 1.2, 0.9, 1.3])) == pytest.approx(0.9 / 1.2 - 1)
+
+
+def test_a_loss_from_the_start_is_a_drawdown() -> None:
+    result = top_k_backtest(
+        np.ones((3, 1)), np.array([[-0.10], [0.0], [0.01]]), np.ones((3, 1), bool), np.zeros(3), k=1
+    )
+    assert result.summary["max_drawdown"] == pytest.approx(-0.10 - 0.0005, abs=1e-4)

@@ -33,6 +33,7 @@ def test_train_predict_evaluate_end_to_end(project: Path) -> None:
     assert p["symbol"] == "600519.SH" and p["as_of"] == "2025-10-31" and p["last_close"] == 1430.01
     assert abs(sum(p["probabilities"].values()) - 1) < 1e-9 and p["signal"] in ("UP", "FLAT", "DOWN")
     assert p["confidence"] == max(p["probabilities"].values())
+    assert isinstance(p["expected_return_informative"], bool)
     assert len(p["forecast"]) == 5 and all(f["q10"] <= f["q50"] <= f["q90"] for f in p["forecast"])
     assert p["forecast"][0]["date"] == "2025-11-03"  # the next trading day after Friday 2025-10-31
     assert p["data"] == {"source": "local", "root": "embedded", "last_bar_date": "2025-10-31", "stale": True}
@@ -94,6 +95,11 @@ def test_bad_training_overrides_are_config_errors(project: Path) -> None:
     assert invoke("train", "train.valid_end=2020-01-01").code == 2
     out = invoke("train", "data.universe=nope")
     assert out.code == 1 and "no instruments file" in out.stderr
+    index = invoke("train", "data.universe=[600519,000858,601318,600036,SH000300]")
+    assert index.code == 2 and "SH000300" in index.stderr and "is an index" in index.stderr
+    tiny = invoke("train", "data.universe=[600519,000858]")
+    assert tiny.code == 2 and "at least 5" in tiny.stderr
+    assert not (project / "models_saved" / "CURRENT").exists()
 
 
 def test_walk_forward_retrains_before_each_year(project: Path) -> None:
@@ -107,3 +113,10 @@ def test_walk_forward_retrains_before_each_year(project: Path) -> None:
     years = {line[:4] for line in rows}
     assert years == {"2024", "2025"} and len(rows) == report["rows"]
     assert not (project / "models_saved" / "CURRENT").exists()  # evaluation never replaces the model
+
+
+def test_an_unwritable_models_directory_fails_before_training(project: Path) -> None:
+    (project / "blocker").write_text("a file where a directory should be")
+    out = invoke("train", "paths.models=blocker/models")
+    assert out.code == 1 and "cannot save a model in" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -37,9 +37,19 @@ def test_one_window_serves_every_symbol_of_a_date(trained_project: Path) -> None
     assert outside.data["symbol"] == "600276.SH" and len(predictor._windows) == 2
 
 
-def test_stale_flag_follows_the_reference_date(trained_project: Path) -> None:
+def test_stale_flag_follows_the_trading_calendar(trained_project: Path) -> None:
     predictor = Predictor(trained_project / "models_saved", embedded_root())
     fresh = predictor.predict("600519", None, today=date(2025, 11, 3)).data
     assert fresh["data"]["stale"] is False and fresh["as_of"] == "2025-10-31"
     old = predictor.predict("000858", None, today=date(2026, 11, 24)).data
     assert old["data"]["stale"] is True
+    # after the National Day week the data is complete: not stale
+    assert predictor.predict("601318", date(2024, 10, 8)).data["data"]["stale"] is False
+
+
+def test_forecast_dates_follow_the_exchange_calendar(trained_project: Path) -> None:
+    predictor = Predictor(trained_project / "models_saved", embedded_root())
+    dates = [f["date"] for f in predictor.predict("600519", date(2024, 6, 7)).data["forecast"]]
+    assert dates == ["2024-06-11", "2024-06-12", "2024-06-13", "2024-06-14", "2024-06-17"]  # 06-10: Dragon Boat
+    on_holiday = predictor.predict("600519", date(2024, 6, 10)).data  # as of a holiday: the last bar is 06-07
+    assert on_holiday["data"]["last_bar_date"] == "2024-06-07" and on_holiday["forecast"][0]["date"] == "2024-06-11"

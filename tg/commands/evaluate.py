@@ -18,6 +18,7 @@ from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.errors import ArtifactError, DataError
 from tg.ops.atomic import atomic_write_bytes, atomic_write_text
+from tg.ops.json_safe import finite
 
 
 @dataclass
@@ -89,7 +90,7 @@ def run_evaluate(loaded: LoadedConfig, model_dir: str | None, show_progress: boo
     out.mkdir(parents=True, exist_ok=True)
     _write_predictions(out / "predictions.csv", result)
     _plot(out, result, panel.benchmark)
-    atomic_write_text(out / "report.json", json.dumps(_finite(report), indent=1))
+    atomic_write_text(out / "report.json", json.dumps(finite(report), indent=1))
     return EvaluateResult(report, out)
 
 
@@ -214,16 +215,3 @@ def _save(fig: Any, path: Path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     atomic_write_bytes(path, buffer.getvalue())
-
-
-def _finite(value: Any) -> Any:
-    """NaN/inf → None, so the report is strict JSON."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.floating | np.integer):
-        return _finite(value.item())
-    return value

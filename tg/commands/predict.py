@@ -36,6 +36,8 @@ class PredictResult:
             f"P(up) {p['up']:.2f} P(flat) {p['flat']:.2f} P(down) {p['down']:.2f}\n"
             f"last close {d['last_close']:.2f}, expected {d['horizon']}-day return {d['expected_return'] * 100:+.2f}%"
         )
+        if not d["expected_return_informative"]:
+            title += " (no edge found in calibration: the period's mean, the same for every stock)"
         table = Table(
             title=title,
             title_justify="left",
@@ -63,7 +65,7 @@ def refusals_audited(loaded: LoadedConfig) -> Iterator[None]:
         yield
     except ArtifactError as exc:
         if "run `tg train`" not in str(exc):
-            log.error("model load refused: %s", exc)
+            log.info("model load refused: %s", exc)  # stderr gets the one error line from the CLI
             if loaded.cfg.audit.enabled:
                 AuditLog(loaded.path("audit") / loaded.cfg.audit.file).append(
                     "model.load_refused", {"reason": str(exc)}
@@ -75,7 +77,7 @@ def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> Pr
     from tg.models.predictor import Predictor
 
     as_of = None
-    if as_of_text:
+    if as_of_text is not None:
         try:
             as_of = date.fromisoformat(as_of_text)
         except ValueError as exc:

@@ -3,12 +3,14 @@ it atomically as the new current model, and record it in the audit log."""
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ from tg import __version__
 from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.config.typed import to_plain
+from tg.errors import ArtifactError
 from tg.models.universe import data_root, parse_day, resolve_universe
 from tg.ops.audit import AuditLog
 
@@ -63,6 +66,7 @@ def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:
 
     cfg = loaded.cfg
     began = time.perf_counter()
+    ensure_writable(loaded.path("models"))  # before minutes of training, not after
     root = data_root(cfg.data.root, loaded.root)
     panel = load_panel(
         root, resolve_universe(root, cfg.data.universe), parse_day(cfg.data.start), parse_day(cfg.data.end)
@@ -119,6 +123,17 @@ def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:
             },
         )
     return TrainResult(version_dir.name, time.perf_counter() - began, meta)
+
+
+def ensure_writable(models: Path) -> None:
+    """ArtifactError unless a new model could be saved in `models`."""
+    try:
+        models.mkdir(parents=True, exist_ok=True)
+        probe = models / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ArtifactError(f"cannot save a model in {models}: {exc.strerror or exc}") from exc
 
 
 def _versions() -> dict[str, str]:

@@ -130,4 +130,7 @@ def _model_rules(cfg: AppConfig, need: Callable[[bool, str, str], None]) -> None
         ordered = train_end < valid_end < calib_end
         need(ordered, "train.valid_end", "splits must be ordered: train_end < valid_end < calib_end")
     need(0 < cfg.eval.top_k_fraction <= 1, "eval.top_k_fraction", "must be in (0, 1]")
+    eval_start, eval_end = _day(cfg.eval.start), _day(cfg.eval.end)
+    if eval_start and eval_end:
+        need(eval_start <= eval_end, "eval.start", f"{eval_start} is after eval.end {eval_end}")
     need(cfg.eval.buy_cost >= 0 and cfg.eval.sell_cost >= 0, "eval.buy_cost", "costs must be >= 0")

@@ -23,6 +23,7 @@ from tg.models.ensemble import Ensemble
 from tg.models.manifest import CURRENT, FORMAT, MANIFEST, load_verified, sha256_file
 from tg.models.members.base import Member, member_class
 from tg.ops.atomic import atomic_write_bytes
+from tg.ops.json_safe import finite
 
 ENSEMBLE_FILE = "ensemble.json"
 META_FILE = "meta.json"
@@ -43,9 +44,9 @@ def save_model(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], versi
     kinds: dict[str, str] = {}
     for member in ensemble.members.values():
         kinds.update(member.save(staging))
-    (staging / ENSEMBLE_FILE).write_text(json.dumps(ensemble.to_dict(), indent=1), encoding="utf-8")
+    (staging / ENSEMBLE_FILE).write_text(json.dumps(finite(ensemble.to_dict()), indent=1), encoding="utf-8")
     kinds[ENSEMBLE_FILE] = "forecaster"
-    (staging / META_FILE).write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
+    (staging / META_FILE).write_text(json.dumps(finite(meta), indent=1, default=str), encoding="utf-8")
     kinds[META_FILE] = "meta"
     files = {}
     for name, kind in sorted(kinds.items()):
@@ -63,7 +64,7 @@ def save_model(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], versi
         "metrics": meta.get("metrics"),
         "versions": meta.get("versions"),
     }
-    atomic_write_bytes(staging / MANIFEST, json.dumps(manifest, indent=1, default=str).encode("utf-8"))
+    atomic_write_bytes(staging / MANIFEST, json.dumps(finite(manifest), indent=1, default=str).encode("utf-8"))
     final = models_dir / version
     os.replace(staging, final)
     _fsync_dir(models_dir)

@@ -1,8 +1,10 @@
 """A cost-aware, long-only top-k backtest of a daily score against the CSI300 index.
 
-Each day t, after the close: rank the tradable symbols by score; keep the holdings still in the top
-k, sell up to `n_drop` of the others (worst first), buy the best-ranked names not held to get back to
-k equal weights (Qlib's TopkDropout). The portfolio earns the close-to-close return of t → t+1.
+The score of day t is only known after the close of t, so it is traded at the close of t+1 (the
+caller passes scores already lagged one day; `evaluation` does). Each day t: rank the tradable
+symbols by that score; keep the holdings still in the top k, sell up to `n_drop` of the others
+(worst first), buy the best-ranked names not held to get back to k equal weights (Qlib's
+TopkDropout). The portfolio earns the close-to-close return of t → t+1.
 Costs: `buy_cost` on the weight bought, `sell_cost` on the weight sold (0.05 % / 0.15 %: commission
 plus the 0.1 % stamp duty on sales). Suspended names (no volume) can be neither bought nor sold.
 Left out: limit-up/limit-down blocking and intraday slippage.
@@ -74,17 +76,19 @@ def top_k_backtest(
 
 
 def summarise(daily: np.ndarray, bench: np.ndarray, turnover: np.ndarray) -> dict[str, Any]:
-    """Annualised return and excess return, information ratio, max drawdowns, mean turnover."""
+    """Annualised return, annualised excess return (arithmetic: mean daily excess × 252, Qlib's
+    convention), information ratio, max drawdowns from the starting capital, mean turnover."""
     excess = daily - bench
     n = len(daily)
     if n < 2:
         return {"days": n}
     sd = float(np.std(excess, ddof=1))
-    equity = np.cumprod(1 + daily)
-    excess_curve = np.cumprod(1 + excess)
+    equity = np.r_[1.0, np.cumprod(1 + daily)]  # the starting capital counts as a peak
+    excess_curve = np.r_[1.0, np.cumprod(1 + excess)]
     return {
         "days": n,
         "annual_return": float(equity[-1] ** (TRADING_DAYS / n) - 1),
+        "excess_annualisation": "arithmetic",
         "benchmark_annual_return": float(np.prod(1 + bench) ** (TRADING_DAYS / n) - 1),
         "annual_excess_return": float(np.mean(excess) * TRADING_DAYS),
         "information_ratio": float(np.mean(excess) / sd * math.sqrt(TRADING_DAYS)) if sd > 0 else float("nan"),

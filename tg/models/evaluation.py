@@ -121,7 +121,7 @@ def evaluate(
     k = max(1, round(settings.top_k_fraction * len(panel.symbols)))
     backtests = {
         name: top_k_backtest(
-            _grid(shape, samples.t - t0, samples.n, scorers[name]),
+            _lagged(_grid(shape, samples.t - t0, samples.n, scorers[name])),
             next_return,
             tradable,
             bench,
@@ -150,6 +150,13 @@ def _grid(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, values: np
     grid = np.full(shape, np.nan)
     grid[rows, cols] = values
     return grid
+
+
+def _lagged(score: np.ndarray) -> np.ndarray:
+    """Scores known after the close of t, traded at the close of t+1: row t holds the score of t−1."""
+    out = np.full(score.shape, np.nan)
+    out[1:] = score[:-1]
+    return out
 
 
 def _next_returns(close: np.ndarray) -> np.ndarray:

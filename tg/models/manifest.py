@@ -89,8 +89,19 @@ def read_manifest(model_dir: Path) -> Manifest:
 
 
 def verify_files(model_dir: Path, manifest: Manifest, checksums: bool = True) -> list[str]:
-    """Problems with the files a manifest lists (missing, wrong size, wrong sha256); empty = intact."""
+    """Problems with the files a manifest lists (missing, wrong size, wrong sha256), and any file in the
+    model directory it does not list (an unlisted file could be read without being verified); empty = intact."""
     problems = []
+    if not manifest.files:
+        problems.append("the manifest lists no files")
+    listed = {item.path for item in manifest.files}
+    try:
+        present = sorted(p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if not p.is_dir())
+    except OSError as exc:
+        return [f"cannot list {model_dir}: {exc.strerror or exc}"]
+    for rel in present:
+        if rel != MANIFEST and rel not in listed:
+            problems.append(f"{rel}: not covered by the manifest (unverifiable)")
     for item in manifest.files:
         path = model_dir / item.path
         try:

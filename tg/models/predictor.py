@@ -32,7 +32,7 @@ from tg.models.panel import Panel, load_panel
 LOOKBACK_DAYS = 300  # trading days of history loaded: the longest feature window is 120 trading days
 MIN_HISTORY = 130  # trading days a symbol needs before `as_of`
 CACHE_SECONDS = 5.0
-STALE_AFTER_DAYS = 5
+STALE_AFTER_DAYS = 2  # weekdays without a bar before the data counts as stale (a one-day holiday is not)
 WINDOW_SECONDS = 60.0  # how long loaded bars and features serve further predictions (new bars arrive daily)
 MAX_WINDOWS = 4
 
@@ -84,9 +84,9 @@ class Predictor:
                 f"too little history for {symbol}: {history} trading days up to {last_bar}, need {MIN_HISTORY}"
             )
         samples = Samples(window.values, np.array([row]), np.array([t]), np.array([-1]), np.array([np.nan], np.float32))
+        calendar = LocalSource(self.data_dir).calendar
         result = _answer(self.ensemble, samples, float(window.sigma[row, t]), panel, row, t)
-        today = today or date.today()
-        reference = as_of or today
+        result["forecast"] = _dated(result["forecast"], forecast_dates(calendar, panel.dates[t], self.ensemble.horizon))
         result.update(
             symbol=symbol.canonical,
             as_of=str(as_of or last_bar),
@@ -99,7 +99,7 @@ class Predictor:
                 "source": "local",
                 "root": self.meta["data"]["root"],
                 "last_bar_date": str(last_bar),
-                "stale": (reference - last_bar).days > STALE_AFTER_DAYS,
+                "stale": is_stale(calendar, panel.dates[t], as_of, today or date.today()),
             },
         )
         result["latency_ms"] = round((time.perf_counter() - began) * 1000, 1)
@@ -150,6 +150,29 @@ def _lookback_start(root: Path, as_of: date | None) -> date:
     return calendar[max(last - LOOKBACK_DAYS, 0)].astype(object)
 
 
+def forecast_dates(calendar: np.ndarray, last_bar: np.datetime64, horizon: int) -> list[str]:
+    """The next `horizon` trading days after `last_bar`: from the calendar while it lasts (holidays
+    included), then weekdays (exchange holidays beyond the data are not known)."""
+    ahead = calendar[calendar > last_bar][:horizon]
+    start = ahead[-1] if len(ahead) else last_bar
+    more: np.ndarray = np.busday_offset(start, np.arange(1, horizon - len(ahead) + 1), roll="forward")
+    return [str(d) for d in [*ahead, *more]][:horizon]
+
+
+def is_stale(calendar: np.ndarray, last_bar: np.datetime64, as_of: date | None, today: date) -> bool:
+    """True when bars are missing: for `--as-of`, the symbol's last bar is before the calendar's last
+    trading day up to that date (suspended, or data missing); otherwise more than `STALE_AFTER_DAYS`
+    weekdays have passed since the last bar (holidays are not known past the data)."""
+    if as_of is not None:
+        known = calendar[calendar <= np.datetime64(as_of, "D")]
+        return bool(len(known) and last_bar < known[-1])
+    return int(np.busday_count(last_bar + np.timedelta64(1, "D"), np.datetime64(today, "D"))) > STALE_AFTER_DAYS
+
+
+def _dated(rows: list[dict[str, Any]], days: list[str]) -> list[dict[str, Any]]:
+    return [{"date": day, **row} for day, row in zip(days, rows, strict=True)]
+
+
 def _answer(ensemble: Ensemble, samples: Samples, sigma: float, panel: Panel, row: int, t: int) -> dict[str, Any]:
     if not np.isfinite(sigma) or sigma <= 0:
         raise DataError(f"too little recent trading for {panel.symbols[row]} to estimate its volatility")
@@ -159,7 +182,6 @@ def _answer(ensemble: Ensemble, samples: Samples, sigma: float, panel: Panel, ro
     best = int(np.argmax(probs))
     raw_close = float(panel.close[row, t] / panel.factor[row, t])
     horizon = ensemble.horizon
-    days = np.busday_offset(panel.dates[t], np.arange(1, horizon + 1), roll="forward")
     quantiles = prediction.quantiles[0]
     return {
         "horizon": horizon,
@@ -168,9 +190,11 @@ def _answer(ensemble: Ensemble, samples: Samples, sigma: float, panel: Panel, ro
         "signal": CLASS_NAMES[best].upper(),
         "confidence": float(probs[best]),
         "expected_return": float(prediction.expected_return[0]),
+        # false when the calibration split showed no edge: expected_return is then that period's
+        # mean return, the same for every stock
+        "expected_return_informative": ensemble.return_scale.slope > 0,
         "forecast": [
             {
-                "date": str(days[d]),
                 "q10": round(raw_close * (1 + quantiles[d, 0]), 2),
                 "q50": round(raw_close * (1 + quantiles[d, 1]), 2),
                 "q90": round(raw_close * (1 + quantiles[d, 2]), 2),

@@ -22,6 +22,7 @@ from tg.models.inputs import ModelInputs
 from tg.models.labels import purge_mask
 from tg.models.members.base import Member, Progress, member_class
 from tg.models.metrics import mean_rank_ic
+from tg.models.universe import MIN_UNIVERSE
 
 MIN_TRAIN_ROWS = 500
 
@@ -91,6 +92,11 @@ def build_members(model: ModelConfig, train: TrainConfig) -> dict[str, Member]:
 
 def train_ensemble(inputs: ModelInputs, model: ModelConfig, train: TrainConfig, progress: Progress) -> Trained:
     """Fit every member on train, combine on valid, calibrate on calib."""
+    if len(inputs.panel.symbols) < MIN_UNIVERSE:
+        raise DataError(
+            f"too few stocks to train: {len(inputs.panel.symbols)} (features are ranked across the universe; "
+            f"need at least {MIN_UNIVERSE})"
+        )
     splits = split_samples(inputs, train)
     for name in ("train", "valid", "calib"):
         if len(splits[name]) < (MIN_TRAIN_ROWS if name == "train" else 50):

@@ -1,5 +1,8 @@
 """Which data the models read: the Qlib directory (`data.root`, default the embedded subset) and
-the universe (`data.universe`: all, an instruments file name, or a list of symbols)."""
+the universe (`data.universe`: all, an instruments file name, or a list of symbols).
+
+In a YAML file, write codes as strings (`["000858", "600519"]`): YAML reads an unquoted 000010 as
+the octal number 8. On the command line Hydra keeps `[000858,600519]` as written."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from typing import Any
 
 from tg.data.local import embedded_root
 from tg.data.symbols import parse_symbol
-from tg.errors import DataError
+from tg.errors import ConfigError, DataError
+
+MIN_UNIVERSE = 5  # cross-sectional ranks and daily IC need a cross-section
 
 
 def data_root(root_setting: str, base: Path) -> Path:
@@ -26,7 +31,18 @@ def data_root(root_setting: str, base: Path) -> Path:
 def resolve_universe(root: Path, spec: Any) -> list[str] | None:
     """Symbols of the universe as Qlib names; None = every stock in `instruments/all.txt`."""
     if isinstance(spec, list):
-        return [parse_symbol(str(item).zfill(6) if isinstance(item, int) else str(item)).qlib for item in spec]
+        symbols = [parse_symbol(str(item).zfill(6) if isinstance(item, int) else str(item)) for item in spec]
+        indices = [str(s) for s in symbols if s.is_index]
+        if indices:
+            raise ConfigError(
+                f"data.universe: {', '.join(indices)} is an index, not a stock (the benchmark is SH000300)"
+            )
+        if len(set(symbols)) < MIN_UNIVERSE:
+            raise ConfigError(
+                f"data.universe: {len(set(symbols))} stocks; features are ranked across the universe, "
+                f"so it needs at least {MIN_UNIVERSE}"
+            )
+        return [s.qlib for s in symbols]
     name = str(spec)
     if name == "all":
         return None

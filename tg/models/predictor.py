@@ -59,6 +59,8 @@ class Predictor:
         self.features: list[str] = list(self.meta["features"])
         self._clock = clock
         self._cache: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+        self._calendar_cache: np.ndarray = np.array([], dtype="datetime64[D]")
+        self._calendar_of: Path | None = None
         self._windows: OrderedDict[tuple[str | None, date | None], _Window] = OrderedDict()
 
     def predict(self, symbol_text: str, as_of: date | None = None, today: date | None = None) -> Answer:
@@ -84,7 +86,7 @@ class Predictor:
                 f"too little history for {symbol}: {history} trading days up to {last_bar}, need {MIN_HISTORY}"
             )
         samples = Samples(window.values, np.array([row]), np.array([t]), np.array([-1]), np.array([np.nan], np.float32))
-        calendar = LocalSource(self.data_dir).calendar
+        calendar = self._calendar()
         result = _answer(self.ensemble, samples, float(window.sigma[row, t]), panel, row, t)
         result["forecast"] = _dated(result["forecast"], forecast_dates(calendar, panel.dates[t], self.ensemble.horizon))
         result.update(
@@ -105,6 +107,12 @@ class Predictor:
         result["latency_ms"] = round((time.perf_counter() - began) * 1000, 1)
         self._cache[key] = (self._clock(), result)
         return Answer(result)
+
+    def _calendar(self) -> np.ndarray:
+        """The trading calendar of the data directory, read again when the directory changes."""
+        if self._calendar_of != self.data_dir:
+            self._calendar_cache, self._calendar_of = LocalSource(self.data_dir).calendar, self.data_dir
+        return self._calendar_cache
 
     def _window(self, symbol: str, as_of: date | None) -> _Window:
         """Bars, features and volatility of the universe (plus `symbol` if outside it) up to `as_of`.

@@ -120,3 +120,20 @@ def test_a_file_dropped_from_the_manifest_is_refused_not_loaded_unverified(train
     (directory / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="lists no files"):
         load_model(trained_project / "models_saved")
+
+
+def test_concurrent_saves_both_complete_and_one_becomes_current(trained_project: Path) -> None:
+    import threading
+
+    models = trained_project / "models_saved"
+    ensemble, meta, _ = load_model(models)
+    threads = [threading.Thread(target=save_model, args=(models, ensemble, meta, name)) for name in ("left", "right")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert (models / CURRENT).read_text().strip() in ("left", "right")
+    for name in ("left", "right"):
+        assert (models / name / MANIFEST).is_file()
+    assert load_model(models)[0].members
+    assert not any(p.name.startswith(".tmp-") for p in models.iterdir())

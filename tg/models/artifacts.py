@@ -11,9 +11,12 @@ unpickled (LightGBM text, safetensors, JSON).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from tg.ops.atomic import atomic_write_bytes
 from tg.ops.json_safe import finite
 
 ENSEMBLE_FILE = "ensemble.json"
+LOCK_FILE = ".save.lock"
 META_FILE = "meta.json"
 
 
@@ -37,6 +41,23 @@ def save_model(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], versi
     """Write the model as a new version and switch `CURRENT` to it; returns the version directory."""
     version = version or new_version()
     models_dir.mkdir(parents=True, exist_ok=True)
+    with _save_lock(models_dir):
+        return _save_locked(models_dir, ensemble, meta, version)
+
+
+@contextmanager
+def _save_lock(models_dir: Path) -> Iterator[None]:
+    """One save at a time per models directory (a second `tg train` waits), so clearing the `.tmp-*`
+    left by a killed save never removes one that another process is writing."""
+    with open(models_dir / LOCK_FILE, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _save_locked(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], version: str) -> Path:
     for stale in models_dir.glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
     staging = models_dir / f".tmp-{version}"

@@ -120,3 +120,11 @@ def test_an_unwritable_models_directory_fails_before_training(project: Path) -> 
     out = invoke("train", "paths.models=blocker/models")
     assert out.code == 1 and "cannot save a model in" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_lost_current_pointer_is_named_not_mistaken_for_never_trained(trained_project: Path) -> None:
+    (trained_project / "models_saved" / "CURRENT").unlink()
+    out = invoke("predict", "600519")
+    assert out.code == 1 and "CURRENT is missing although 1 saved version(s) exist" in out.stderr
+    health = invoke("health", "--json").json()
+    assert "CURRENT is missing" in json.dumps(health)

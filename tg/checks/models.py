@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tg.checks.base import CheckResult, Verdict
 from tg.errors import ArtifactError
-from tg.models.manifest import KINDS, MANIFEST, current_version_dir, read_manifest, verify_files
+from tg.models.manifest import KINDS, MANIFEST, current_version_dir, no_current_message, read_manifest, verify_files
 
 
 def check_models(models_dir: Path, checksums: bool) -> CheckResult:
@@ -17,7 +17,7 @@ def check_models(models_dir: Path, checksums: bool) -> CheckResult:
     try:
         model_dir = current_version_dir(models_dir)
         if model_dir is None:
-            return CheckResult("models", Verdict.warn, "no trained model: run `tg train`", data)
+            return CheckResult("models", Verdict.warn, no_current_message(models_dir), data)
         manifest = read_manifest(model_dir)
     except ArtifactError as exc:
         return CheckResult("models", Verdict.fail, str(exc), data)

@@ -66,6 +66,17 @@ def current_version_dir(models_dir: Path) -> Path | None:
     return models_dir / name
 
 
+def no_current_message(models_dir: Path) -> str:
+    """Why there is no current model: never trained, or a lost `CURRENT` beside saved versions."""
+    versions = sorted(p.parent.name for p in models_dir.glob(f"*/{MANIFEST}")) if models_dir.is_dir() else []
+    if versions:
+        return (
+            f"{models_dir / CURRENT} is missing although {len(versions)} saved version(s) exist "
+            f"(latest {versions[-1]}): write a version name into it, or run `tg train`"
+        )
+    return f"no trained model in {models_dir}: run `tg train`"
+
+
 def read_manifest(model_dir: Path) -> Manifest:
     """Parse and shape-check `manifest.json`; ArtifactError says what is wrong."""
     path = model_dir / MANIFEST
@@ -120,7 +131,7 @@ def load_verified(models_dir: Path, checksums: bool = True) -> tuple[Path, Manif
     """The current model directory and its manifest, refusing anything partial or tampered."""
     model_dir = current_version_dir(models_dir)
     if model_dir is None:
-        raise ArtifactError(f"no trained model in {models_dir}: run `tg train`")
+        raise ArtifactError(no_current_message(models_dir))
     manifest = read_manifest(model_dir)
     problems = verify_files(model_dir, manifest, checksums)
     if problems:

@@ -72,3 +72,12 @@ def test_purge_drops_the_last_horizon_dates_before_the_split(panel) -> None:
     assert panel.dates[last_train + 5] < np.datetime64("2022-01-01")  # its label ends before the split
     assert panel.dates[last_train + 6] >= np.datetime64("2022-01-01")
     assert not purge_mask(panel.dates, date(2010, 1, 6), horizon=5).any()
+
+
+def test_returns_cross_suspensions_whether_the_data_stores_nan_or_the_last_close(panel: Panel) -> None:
+    """cn_daily repeats the last close on suspended days; other Qlib data stores NaN there."""
+    suspended = ~panel.tradable & np.isfinite(panel.close)
+    assert suspended.any()
+    as_nan = replace(panel, close=np.where(suspended, np.nan, panel.close))
+    a, b = make_labels(panel), make_labels(as_nan)
+    assert np.array_equal(a.forward_return, b.forward_return, equal_nan=True)

@@ -113,3 +113,12 @@ def test_a_loss_from_the_start_is_a_drawdown() -> None:
         np.ones((3, 1)), np.array([[-0.10], [0.0], [0.01]]), np.ones((3, 1), bool), np.zeros(3), k=1
     )
     assert result.summary["max_drawdown"] == pytest.approx(-0.10 - 0.0005, abs=1e-4)
+
+
+def test_a_delisted_name_leaves_the_portfolio() -> None:
+    score = np.array([[2.0, 1.0]] * 4)
+    listed = np.array([[True, True], [True, True], [False, True], [False, True]])
+    tradable = listed.copy()
+    result = top_k_backtest(score, np.zeros((4, 2)), tradable, np.zeros(4), k=1, listed=listed)
+    # bought name 0 on day 0; on day 2 it is gone: sold, and name 1 bought in its place
+    assert result.turnover.tolist() == [1.0, 0.0, 2.0, 0.0]

@@ -6,7 +6,8 @@ symbols by that score; keep the holdings still in the top k, sell up to `n_drop`
 (worst first), buy the best-ranked names not held to get back to k equal weights (Qlib's
 TopkDropout). The portfolio earns the close-to-close return of t → t+1.
 Costs: `buy_cost` on the weight bought, `sell_cost` on the weight sold (0.05 % / 0.15 %: commission
-plus the 0.1 % stamp duty on sales). Suspended names (no volume) can be neither bought nor sold.
+plus the 0.1 % stamp duty on sales). Suspended names (no volume) can be neither bought nor sold;
+a delisted name (no bar ever again) leaves the portfolio at its last price.
 Left out: limit-up/limit-down blocking and intraday slippage.
 """
 
@@ -38,8 +39,10 @@ def top_k_backtest(
     n_drop: int | None = None,
     buy_cost: float = 0.0005,
     sell_cost: float = 0.0015,
+    listed: np.ndarray | None = None,
 ) -> BacktestResult:
-    """`score`, `returns_next` (return t→t+1) and `tradable` are (dates, symbols); benchmark (dates,)."""
+    """`score`, `returns_next` (return t→t+1), `tradable` and `listed` are (dates, symbols); benchmark
+    (dates,). A held name that is no longer `listed` (delisted) leaves at its last price."""
     days, names = score.shape
     k = max(1, min(k, names))
     n_drop = n_drop if n_drop is not None else max(1, round(k * 0.2))
@@ -51,9 +54,10 @@ def top_k_backtest(
         can_trade = tradable[t] & ~np.isnan(s)
         order = [i for i in np.argsort(-np.where(can_trade, s, -np.inf)) if can_trade[i]]
         rank = {i: r for r, i in enumerate(order)}
-        keep = {i for i in held if i in rank and rank[i] < k or not can_trade[i]}
-        candidates = sorted((i for i in held - keep), key=lambda i: -rank.get(i, math.inf))
-        sold = set(candidates[:n_drop]) if held else set()
+        gone = {i for i in held if listed is not None and not listed[t, i]}
+        keep = {i for i in held - gone if i in rank and rank[i] < k or not can_trade[i]}
+        candidates = sorted((i for i in held - keep - gone), key=lambda i: -rank.get(i, math.inf))
+        sold = (set(candidates[:n_drop]) | gone) if held else set()
         new_held = held - sold
         for i in order:
             if len(new_held) >= k:

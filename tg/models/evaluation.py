@@ -21,6 +21,7 @@ from tg.models.dataset import Samples, samples_between
 from tg.models.ensemble import Prediction
 from tg.models.inputs import ModelInputs
 from tg.models.metrics import classification, daily_ic, ic_summary, reliability
+from tg.models.panel import forward_fill
 
 SURVIVORSHIP = (
     "survivorship bias: the universe is the stocks that are CSI300 members at the end of the data, "
@@ -98,8 +99,8 @@ def evaluate(
     scorers = {
         "ensemble": prediction.score,
         **{name: out.score for name, out in prediction.members.items()},
-        "momentum_20": past_return(panel.close, 20)[samples.n, samples.t],
-        "reversal_5": -past_return(panel.close, 5)[samples.n, samples.t],
+        "momentum_20": past_return(panel.held_close, 20)[samples.n, samples.t],
+        "reversal_5": -past_return(panel.held_close, 5)[samples.n, samples.t],
     }
     probabilities = {
         "ensemble": prediction.probs,
@@ -116,8 +117,9 @@ def evaluate(
             entry.update(ic_summary(ic, rank_ic))
         metrics[name] = entry
     tradable = panel.tradable[:, window_days].T
-    next_return = _next_returns(panel.close)[:, window_days].T
-    bench = _next_returns(panel.benchmark_close[None, :])[0, window_days]
+    next_return = _next_returns(panel.held_close)[:, window_days].T
+    bench = _next_returns(forward_fill(panel.benchmark_close[None, :]))[0, window_days]
+    listed = panel.listed[:, window_days].T
     k = max(1, round(settings.top_k_fraction * len(panel.symbols)))
     backtests = {
         name: top_k_backtest(
@@ -126,6 +128,7 @@ def evaluate(
             tradable,
             bench,
             k,
+            listed=listed,
             buy_cost=settings.buy_cost,
             sell_cost=settings.sell_cost,
         )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tg.models.panel import Panel
+from tg.models.panel import Panel, forward_fill
 
 RETURN_WINDOWS = (1, 5, 10, 20, 60, 120)
 VOL_WINDOWS = (5, 20, 60)
@@ -95,7 +95,7 @@ def daily_returns(panel: Panel) -> np.ndarray:
     """
     close = np.where(panel.tradable, panel.close, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return close / _shift(_ffill(close), 1) - 1.0
+        return close / _shift(forward_fill(close), 1) - 1.0
 
 
 # ---------------------------------------------------------------- the features
@@ -104,15 +104,15 @@ def daily_returns(panel: Panel) -> np.ndarray:
 def _columns(panel: Panel) -> dict[str, np.ndarray]:
     traded = panel.tradable
     close = np.where(traded, panel.close, np.nan)
-    held = _ffill(close)  # the last traded price: what a holder owns through a suspension
+    held = forward_fill(close)  # the last traded price: what a holder owns through a suspension
     daily = daily_returns(panel)
-    high = _ffill(np.where(traded, panel.high, np.nan))
-    low = _ffill(np.where(traded, panel.low, np.nan))
+    high = forward_fill(np.where(traded, panel.high, np.nan))
+    low = forward_fill(np.where(traded, panel.low, np.nan))
     opened = np.where(traded, panel.open, np.nan)
     volume = np.where(traded, panel.volume / panel.factor, np.nan)  # shares in adjusted units
     log_volume = np.log(volume)
     amount = np.where(traded, close / panel.factor * panel.volume, np.nan)  # yuan: raw close × shares
-    market = _ffill(panel.benchmark_close[None, :])
+    market = forward_fill(panel.benchmark_close[None, :])
     market_daily = market / _shift(market, 1) - 1.0  # (1, T)
 
     cols: dict[str, np.ndarray] = {}
@@ -157,7 +157,7 @@ def _columns(panel: Panel) -> dict[str, np.ndarray]:
     cols["vol_ma_ratio_20"] = volume / _rolling_mean(volume, 20)
     cols["vol_ma_5_60"] = _rolling_mean(volume, 5) / _rolling_mean(volume, 60)
     cols["log_vol_z_20"] = (log_volume - _rolling_mean(log_volume, 20)) / rolling_std(log_volume, 20)
-    cols["log_vol_change"] = log_volume - _shift(_ffill(log_volume), 1)
+    cols["log_vol_change"] = log_volume - _shift(forward_fill(log_volume), 1)
     cols["vol_cv_20"] = rolling_std(volume, 20) / _rolling_mean(volume, 20)
     cols["log_amount_20"] = np.log(_rolling_mean(amount, 20))
     cols["log_amount_120"] = np.log(_rolling_mean(amount, 120))
@@ -184,16 +184,6 @@ def _shift(x: np.ndarray, k: int) -> np.ndarray:
     out = np.full(x.shape, np.nan)
     if k < x.shape[1]:
         out[:, k:] = x[:, : x.shape[1] - k]
-    return out
-
-
-def _ffill(x: np.ndarray) -> np.ndarray:
-    """Carry the last finite value forward along time."""
-    valid = np.isfinite(x)
-    index = np.where(valid, np.arange(x.shape[1])[None, :], 0)
-    np.maximum.accumulate(index, axis=1, out=index)
-    out = np.take_along_axis(x, index, axis=1)
-    out[~np.maximum.accumulate(valid, axis=1)] = np.nan
     return out
 
 

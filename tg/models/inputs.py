@@ -42,5 +42,5 @@ def build_inputs(panel: Panel, model: ModelConfig) -> ModelInputs:
         labels=labels,
         target=cross_sectional_rank(labels.forward_return).astype(np.float32),
         sigma=trailing_volatility(panel, model.vol_window),
-        paths=path_returns(panel.close, model.horizon),
+        paths=path_returns(panel.held_close, model.horizon),
     )

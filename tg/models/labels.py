@@ -56,7 +56,8 @@ def forward_returns(panel: Panel, horizon: int = DEFAULT_HORIZON) -> np.ndarray:
     out = np.full(panel.shape, np.nan)
     if horizon < panel.shape[1]:
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[:, :-horizon] = panel.close[:, horizon:] / panel.close[:, :-horizon] - 1.0
+            held = panel.held_close
+            out[:, :-horizon] = held[:, horizon:] / held[:, :-horizon] - 1.0
     out[~panel.tradable] = np.nan
     out[~np.isfinite(out)] = np.nan
     return out

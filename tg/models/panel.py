@@ -46,6 +46,18 @@ class Panel:
         """Estimated traded value in yuan: raw close × volume (the layout has no `amount` field)."""
         return self.close / self.factor * self.volume
 
+    @property
+    def held_close(self) -> np.ndarray:
+        """Close carried forward over days without a bar (NaN before the first): what a holder owns
+        through a suspension, so returns across it are measured, whether the data stores the last
+        close on suspended days (as cn_daily does) or NaN (as other Qlib data sets do)."""
+        return forward_fill(self.close)
+
+    @property
+    def listed(self) -> np.ndarray:
+        """(N, T) true while the symbol still has a bar on this date or later (false after delisting)."""
+        return np.flip(np.maximum.accumulate(np.flip(self.tradable, axis=1), axis=1), axis=1)
+
     def index_of(self, symbol: str) -> int:
         """Row of `symbol` (any accepted spelling); `DataError` if the panel does not hold it."""
         name = parse_symbol(symbol).qlib
@@ -65,6 +77,16 @@ class Panel:
             digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
         digest.update(np.ascontiguousarray(self.benchmark_close).tobytes())
         return digest.hexdigest()
+
+
+def forward_fill(x: np.ndarray) -> np.ndarray:
+    """Carry the last finite value forward along time (axis 1); NaN before the first one."""
+    valid = np.isfinite(x)
+    index = np.where(valid, np.arange(x.shape[1])[None, :], 0)
+    np.maximum.accumulate(index, axis=1, out=index)
+    out = np.take_along_axis(x, index, axis=1)
+    out[~np.maximum.accumulate(valid, axis=1)] = np.nan
+    return out
 
 
 def load_panel(

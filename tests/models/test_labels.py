@@ -11,6 +11,7 @@ import pytest
 from tg.data.local import LocalSource
 from tg.data.symbols import parse_symbol
 from tg.models.labels import DOWN, FLAT, UNKNOWN, UP, forward_excess_return, make_labels, purge_mask
+from tg.models.panel import Panel
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -65,14 +64,11 @@ def main() -> int:
         f"max {max(cold):.3f} s; python -c pass {statistics.median(baseline):.3f} s"
     )
 
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from tg.commands.predict import prediction_data_dir
     from tg.config.loader import load_config
     from tg.models.predictor import Predictor
 
     loaded = load_config([], cwd=project)
-    predictor = Predictor(loaded.path("models"), Path("."))
-    predictor.data_dir = prediction_data_dir(loaded, predictor.meta["data"]["root"])
+    predictor = Predictor(loaded.path("models"))  # bars from the data the model was trained on
     symbols = list(predictor.universe)
     day = date(2025, 10, 31)
     predictor.predict(symbols[0], day)  # load the window of that date once

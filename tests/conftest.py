@@ -14,12 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from tg.cli import app
+from tg.models.members.base import quiet_openmp
 
 # shared fixtures: the recorded-payload HTTP server and a real redis-server
 pytest_plugins = ["tests.recorded_server", "tests.redis_server"]
 
-# LightGBM/torch may load in this process before any tg command sets it (see tg.models.members.base)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# LightGBM/torch may load in this process before any tg command would set the OpenMP wait policy
+quiet_openmp()
 
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME_DIRS = ("data_storage", "models_saved", "logs", "cache", "audit", "backups")

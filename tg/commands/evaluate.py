@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tg.commands.predict import prediction_data_dir, refusals_audited
+from tg.commands.predict import configured_data_dir, refusals_audited
 from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.errors import ArtifactError, DataError
@@ -98,12 +98,12 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
     from tg.models.artifacts import load_model
     from tg.models.inputs import build_inputs
     from tg.models.panel import load_panel
-    from tg.models.universe import parse_day
+    from tg.models.universe import parse_day, trained_data_dir
 
     models = Path(model_dir) if model_dir else loaded.path("models")
     with refusals_audited(loaded):
         ensemble, meta, version = load_model(models)
-    root = prediction_data_dir(loaded, meta["data"]["root"])
+    root = configured_data_dir(loaded) or trained_data_dir(meta)
     panel = load_panel(root, list(meta["data"]["universe"]), parse_day(loaded.cfg.data.start), None)
     inputs = build_inputs(panel, _model_config(meta))
     if inputs.features.names != meta["features"]:
@@ -127,8 +127,9 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
 def _walk_forward_subject(
     loaded: LoadedConfig, start: np.datetime64, end: np.datetime64, show_progress: bool
 ) -> _Subject:
-    from tg.commands.train import _progress
+    from tg.commands.progress import training_progress
     from tg.models.inputs import build_inputs
+    from tg.models.labels import class_shares_until
     from tg.models.panel import load_panel
     from tg.models.universe import data_root, parse_day, resolve_universe
     from tg.models.walk_forward import walk_forward
@@ -138,15 +139,13 @@ def _walk_forward_subject(
     panel = load_panel(root, resolve_universe(root, cfg.data.universe), parse_day(cfg.data.start), None)
     inputs = build_inputs(panel, cfg.model)
     first, last = (int(str(day)[:4]) for day in (start, end))
-    with _progress(show_progress, list(cfg.model.members)) as progress:
+    with training_progress(show_progress, list(cfg.model.members)) as progress:
         folds = walk_forward(inputs, cfg.model, cfg.train, first, last, progress)
     first_train_end = np.datetime64(folds.folds[0].train.train_end, "D")
-    known = inputs.labels.classes[:, panel.dates <= first_train_end]
-    known = known[known >= 0]
     return _Subject(
         scorer=folds,
         inputs=inputs,
-        class_shares=[float(np.mean(known == c)) for c in range(3)],
+        class_shares=class_shares_until(inputs.labels, panel.dates, first_train_end),
         model={"version": "walk-forward", "members": list(cfg.model.members), "folds": len(folds.folds)},
         trained_on=[fold.splits() for fold in folds.folds],
         data={"root": "embedded" if not cfg.data.root else str(root), "fingerprint": panel.fingerprint()},

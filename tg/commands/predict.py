@@ -51,10 +51,9 @@ class PredictResult:
         return table
 
 
-def prediction_data_dir(loaded: LoadedConfig, meta_root: str) -> Path:
-    """`data.root` when set, else the directory the model was trained on (embedded by default)."""
-    setting = loaded.cfg.data.root or ("" if meta_root == "embedded" else meta_root)
-    return data_root(setting, loaded.root)
+def configured_data_dir(loaded: LoadedConfig) -> Path | None:
+    """`data.root` when set on the command line or in config; None = the model's own training data."""
+    return data_root(loaded.cfg.data.root, loaded.root) if loaded.cfg.data.root else None
 
 
 @contextmanager
@@ -83,6 +82,5 @@ def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> Pr
         except ValueError as exc:
             raise UsageError(f"--as-of {as_of_text!r} is not a date (use YYYY-MM-DD)") from exc
     with refusals_audited(loaded):
-        predictor = Predictor(loaded.path("models"), Path("."))
-    predictor.data_dir = prediction_data_dir(loaded, predictor.meta["data"]["root"])
+        predictor = Predictor(loaded.path("models"), configured_data_dir(loaded))
     return PredictResult(predictor.predict(symbol, as_of).data)

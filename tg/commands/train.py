@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import platform
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tg import __version__
+from tg.commands.progress import training_progress
 from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.config.typed import to_plain
@@ -61,6 +60,7 @@ def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:
     from tg.models.artifacts import save_model
     from tg.models.evaluation import SURVIVORSHIP, evaluate
     from tg.models.inputs import build_inputs
+    from tg.models.labels import class_shares_until
     from tg.models.panel import load_panel
     from tg.models.training import train_ensemble
 
@@ -72,11 +72,9 @@ def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:
         root, resolve_universe(root, cfg.data.universe), parse_day(cfg.data.start), parse_day(cfg.data.end)
     )
     inputs = build_inputs(panel, cfg.model)
-    with _progress(show_progress, list(cfg.model.members)) as progress:
+    with training_progress(show_progress, list(cfg.model.members)) as progress:
         trained = train_ensemble(inputs, cfg.model, cfg.train, progress)
-    train_labels = inputs.labels.classes[:, panel.dates <= np.datetime64(cfg.train.train_end, "D")]
-    known = train_labels[train_labels >= 0]
-    shares = [float(np.mean(known == c)) for c in range(3)]
+    shares = class_shares_until(inputs.labels, panel.dates, np.datetime64(cfg.train.train_end, "D"))
     holdout: dict[str, Any] = {}
     first_held = np.datetime64(cfg.train.calib_end, "D") + np.timedelta64(1, "D")
     if np.any(panel.dates >= first_held) and np.any(inputs.labels.classes[:, panel.dates >= first_held] >= 0):
@@ -148,27 +146,3 @@ def _versions() -> dict[str, str]:
     except ImportError:
         pass
     return versions
-
-
-@contextmanager
-def _progress(enabled: bool, members: list[str]) -> Iterator[Any]:
-    """A rich progress bar on stderr, one task per member; a no-op callback when disabled."""
-    if not enabled:
-        yield lambda name, step, total: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description:<8}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        tasks = {name: bar.add_task(name, total=1) for name in members}
-
-        def update(name: str, step: int, total: int) -> None:
-            bar.update(tasks[name], completed=step, total=max(total, 1))
-
-        yield update

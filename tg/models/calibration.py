@@ -25,11 +25,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 @dataclass
 class Temperature:
     temperature: float = 1.0
-    bias: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def apply(self, probs: np.ndarray) -> np.ndarray:
-        logits = np.log(np.clip(probs, EPS, 1.0)) / self.temperature + np.asarray(self.bias)
-        return softmax(logits)
+        return softmax(np.log(np.clip(probs, EPS, 1.0)) / self.temperature)
 
     @classmethod
     def fit(cls, probs: np.ndarray, labels: np.ndarray) -> Temperature:
@@ -45,14 +43,12 @@ class Temperature:
         best = minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
         return cls(float(np.exp(best.x)))
 
-    def to_dict(self) -> dict[str, object]:
-        return {"temperature": self.temperature, "bias": list(self.bias)}
+    def to_dict(self) -> dict[str, float]:
+        return {"temperature": self.temperature}
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Temperature:
-        bias = data["bias"]
-        assert isinstance(bias, list) and len(bias) == 3
-        return cls(float(data["temperature"]), (float(bias[0]), float(bias[1]), float(bias[2])))  # type: ignore[arg-type]
+    def from_dict(cls, data: dict[str, float]) -> Temperature:
+        return cls(float(data["temperature"]))
 
 
 @dataclass

@@ -21,7 +21,7 @@ from tg.models.calibration import ReturnScale, Temperature
 from tg.models.dataset import Samples
 from tg.models.forecaster import QuantileForecaster
 from tg.models.members.base import Member, MemberOutput
-from tg.models.metrics import daily_ic
+from tg.models.metrics import mean_rank_ic
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Ensemble:
             self.temperature.apply(probs), score, expected, self.forecaster.predict(expected, sigma), outputs
         )
 
-    def learn_weights(self, valid: Samples, realised: np.ndarray, shape: tuple[int, int]) -> dict[str, Any]:
+    def learn_weights(self, valid: Samples, realised: np.ndarray) -> dict[str, Any]:
         """Combination weights from the validation split; `realised` (S,) forward returns."""
         outputs = {name: member.predict(valid) for name, member in self.members.items()}
         names = list(outputs)
@@ -74,7 +74,7 @@ class Ensemble:
         rank_ic = {}
         for name, s in _scorers(outputs).items():
             self.score_norm[name] = (float(np.mean(s)), float(np.std(s)) or 1.0)
-            rank_ic[name] = _mean_rank_ic(s, realised, valid, shape)
+            rank_ic[name] = mean_rank_ic(s, realised, valid.t)
         positive = {n: max(v, 0.0) for n, v in rank_ic.items()}
         total = sum(positive.values())
         self.score_weights = {n: (v / total if total > 0 else 1.0 / len(positive)) for n, v in positive.items()}
@@ -139,13 +139,3 @@ def _simplex_weights(probs: list[np.ndarray], labels: np.ndarray) -> list[float]
     best = minimize(loss, np.zeros(len(probs)), method="Nelder-Mead")
     w = np.exp(best.x - best.x.max())
     return [float(v) for v in w / w.sum()]
-
-
-def _mean_rank_ic(score: np.ndarray, realised: np.ndarray, samples: Samples, shape: tuple[int, int]) -> float:
-    grid_score = np.full(shape, np.nan)
-    grid_real = np.full(shape, np.nan)
-    grid_score[samples.t, samples.n] = score
-    grid_real[samples.t, samples.n] = realised
-    _, rank_ic = daily_ic(grid_score, grid_real)
-    values = rank_ic[~np.isnan(rank_ic)]
-    return float(values.mean()) if len(values) else 0.0

@@ -19,6 +19,7 @@ from tg.config.schema import EvalConfig
 from tg.models.backtest import BacktestResult, top_k_backtest
 from tg.models.dataset import Samples, samples_between
 from tg.models.ensemble import Prediction
+from tg.models.forecaster import path_returns
 from tg.models.inputs import ModelInputs
 from tg.models.metrics import classification, daily_ic, ic_summary, reliability
 from tg.models.panel import forward_fill
@@ -163,10 +164,8 @@ def _lagged(score: np.ndarray) -> np.ndarray:
 
 
 def _next_returns(close: np.ndarray) -> np.ndarray:
-    out = np.full(close.shape, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[:, :-1] = close[:, 1:] / close[:, :-1] - 1.0
-    return out
+    """Return from the close of t to the close of t+1 (NaN on the last date)."""
+    return path_returns(close, 1)[:, :, 0]
 
 
 def _coverage(prediction: Prediction, paths: np.ndarray) -> dict[str, float]:

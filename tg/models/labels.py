@@ -45,6 +45,13 @@ class Labels:
         return {name: float((known == k).sum()) / total for k, name in enumerate(CLASS_NAMES)}
 
 
+def class_shares_until(labels: Labels, dates: np.ndarray, end: np.datetime64) -> list[float]:
+    """Share of down/flat/up among the known labels dated up to `end` (the majority baseline's odds)."""
+    known = labels.classes[:, dates <= end]
+    known = known[known >= 0]
+    return [float(np.mean(known == c)) if known.size else 1 / 3 for c in (DOWN, FLAT, UP)]
+
+
 def forward_returns(panel: Panel, horizon: int = DEFAULT_HORIZON) -> np.ndarray:
     """close[t+h] / close[t] - 1 for each symbol; NaN for the last h dates or if t is not a traded day.
 

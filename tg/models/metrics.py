@@ -76,10 +76,11 @@ def _rank(values: np.ndarray) -> np.ndarray:
 def mean_rank_ic(score: np.ndarray, realised: np.ndarray, day: np.ndarray) -> float:
     """Mean daily RankIC of flat samples (`day` = each sample's date index): the early-stopping metric."""
     days, column = np.unique(day, return_inverse=True)
-    order = np.zeros(len(day), dtype=np.int64)
-    for d in range(len(days)):  # position of each sample within its date
-        where = np.flatnonzero(column == d)
-        order[where] = np.arange(len(where))
+    # position of each sample within its date: its rank in a stable sort by date minus the date's start
+    by_day = np.argsort(column, kind="stable")
+    starts = np.searchsorted(column[by_day], np.arange(len(days)))
+    order = np.empty(len(day), dtype=np.int64)
+    order[by_day] = np.arange(len(day)) - starts[column[by_day]]
     width = int(order.max()) + 1 if len(order) else 1
     grid_score = np.full((len(days), width), np.nan)
     grid_real = np.full((len(days), width), np.nan)

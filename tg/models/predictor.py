@@ -28,6 +28,7 @@ from tg.models.ensemble import Ensemble
 from tg.models.inputs import model_features
 from tg.models.labels import CLASS_NAMES, trailing_volatility
 from tg.models.panel import Panel, load_panel
+from tg.models.universe import trained_data_dir
 
 LOOKBACK_DAYS = 300  # trading days of history loaded: the longest feature window is 120 trading days
 MIN_HISTORY = 130  # trading days a symbol needs before `as_of`
@@ -52,9 +53,10 @@ class Answer:
 
 
 class Predictor:
-    def __init__(self, models_dir: Path, data_dir: Path, clock: Any = time.monotonic) -> None:
+    def __init__(self, models_dir: Path, data_dir: Path | None = None, clock: Any = time.monotonic) -> None:
+        """`data_dir` None: read bars from the directory the model was trained on."""
         self.ensemble, self.meta, self.version = load_model(models_dir)
-        self.data_dir = data_dir
+        self.data_dir = data_dir or trained_data_dir(self.meta)
         self.universe: list[str] = list(self.meta["data"]["universe"])
         self.features: list[str] = list(self.meta["features"])
         self._clock = clock
@@ -126,7 +128,7 @@ class Predictor:
             self._windows.move_to_end(key)
             return cached
         names = self.universe if extra is None else [*self.universe, extra]
-        panel = _load(self.data_dir, names, _lookback_start(self.data_dir, as_of), as_of, symbol)
+        panel = _load(self.data_dir, names, _lookback_start(self._calendar(), as_of, self.data_dir), as_of, symbol)
         features = model_features(panel)
         if features.names != self.features:
             raise ArtifactError(
@@ -149,9 +151,8 @@ def _load(root: Path, names: list[str], start: date, end: date | None, wanted: s
         raise
 
 
-def _lookback_start(root: Path, as_of: date | None) -> date:
+def _lookback_start(calendar: np.ndarray, as_of: date | None, root: Path) -> date:
     """The trading day LOOKBACK_DAYS before `as_of` (or before the data's last day)."""
-    calendar = LocalSource(root).calendar
     last = len(calendar) if as_of is None else int(np.searchsorted(calendar, np.datetime64(as_of, "D"), side="right"))
     if last == 0:
         raise DataError(f"no trading days in {root} up to {as_of}")

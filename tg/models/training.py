@@ -115,9 +115,8 @@ def train_ensemble(inputs: ModelInputs, model: ModelConfig, train: TrainConfig, 
         member_info = member.fit(train_rows, splits["valid"], progress)
         info["members"][name] = {**member_info, "seconds": round(time.perf_counter() - began, 1)}
     ensemble = Ensemble(members, inputs.labels.horizon)
-    shape = (len(inputs.panel.dates), len(inputs.panel.symbols))
     valid = splits["valid"]
-    info["weights"] = ensemble.learn_weights(valid, inputs.labels.forward_return[valid.n, valid.t], shape)
+    info["weights"] = ensemble.learn_weights(valid, inputs.labels.forward_return[valid.n, valid.t])
     calib = splits["calib"]
     ensemble.calibrate(
         calib,

@@ -28,6 +28,12 @@ def data_root(root_setting: str, base: Path) -> Path:
     return path
 
 
+def trained_data_dir(meta: dict[str, Any]) -> Path:
+    """The data directory a model was trained on, from its meta (`embedded` or an absolute path)."""
+    root = str(meta["data"]["root"])
+    return data_root("" if root == "embedded" else root, Path("/"))
+
+
 def resolve_universe(root: Path, spec: Any) -> list[str] | None:
     """Symbols of the universe as Qlib names; None = every stock in `instruments/all.txt`."""
     if isinstance(spec, list):

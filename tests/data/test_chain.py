@@ -103,3 +103,32 @@ def test_breaker_states() -> None:
     assert breaker.allow() and breaker.state == "half_open"
     breaker.record_success()
     assert breaker.state == "closed"
+
+
+def test_a_failover_is_one_warning_and_a_total_failure_none(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from tg.errors import DataError, SourceError
+
+    class Down:
+        name = "down"
+
+        def daily_bars(self, *args: object) -> object:
+            raise SourceError("down", "HTTP 500 from host")
+
+    class Up:
+        name = "up"
+
+        def daily_bars(self, *args: object) -> str:
+            return "bars"
+
+    caplog.set_level(logging.INFO, logger="tg.data.chain")
+    chain = SourceChain([Down(), Up()], retries=1, sleep=lambda _: None)  # type: ignore[list-item]
+    assert chain.daily_bars(parse_symbol("600519"), None, None, "none") == "bars"
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "served by up after: down: HTTP 500 from host" in warnings[0].getMessage()
+    assert chain.stats.errors["down"] == 2  # both attempts counted (and logged at INFO)
+    caplog.clear()
+    with pytest.raises(DataError, match="down: HTTP 500"):
+        SourceChain([Down()], retries=1, sleep=lambda _: None).daily_bars(parse_symbol("600519"), None, None, "none")  # type: ignore[list-item]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -111,6 +111,8 @@ class SourceChain:
                 breaker.record_success()
                 self.stats.successes[source.name] += 1
                 self.stats.consecutive_failures = 0
+                if failed:  # one warning for a failover; a total failure is the caller's one error line
+                    log.warning("%s served by %s after: %s", what, source.name, "; ".join(reasons))
                 return result
         message = f"no source could provide the {what}: " + "; ".join(reasons)
         if not failed:
@@ -120,6 +122,6 @@ class SourceChain:
 
     def _failed(self, source: str, reason: str) -> None:
         self.stats.errors[source] += 1
-        log.warning("data fetch error from %s: %s", source, reason)
+        log.info("data fetch error from %s: %s", source, reason)  # the log file; stderr gets one summary
         if self.on_error is not None:
             self.on_error(source, reason)

@@ -14,6 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tg.cli import app
+from tg.commands.train import run_train
+from tg.config.loader import load_config
 from tg.models.members.base import quiet_openmp
 
 # shared fixtures: the recorded-payload HTTP server and a real redis-server
@@ -45,6 +47,33 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+# 5 stocks, 2016 on, every member, minimal rounds and epochs: seconds, not minutes
+TINY = [
+    "data.universe=[600519,000858,601318,600036,000001]",
+    "data.start=2016-01-01",
+    "train.epochs=1",
+    "train.rows_per_epoch=4000",
+    "model.gbm_rounds=30",
+]
+
+
+@pytest.fixture(scope="session")
+def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project directory holding one trained model (models_saved/) and its audit log."""
+    root = tmp_path_factory.mktemp("trained")
+    loaded = load_config(TINY, cwd=root, environ={}, use_cache=False)
+    run_train(loaded, show_progress=False)
+    return root
+
+
+@pytest.fixture
+def trained_project(project: Path, trained_models: Path) -> Path:
+    """`project` with a copy of the session's trained model as its current model."""
+    shutil.rmtree(project / "models_saved")
+    shutil.copytree(trained_models / "models_saved", project / "models_saved")
+    return project
+
+
 @pytest.fixture
 def conf_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the config tree, selected through TG_CONFIG_DIR, for breaking it."""
@@ -68,6 +97,16 @@ def invoke(*args: str) -> Outcome:
     """Run a command through Typer's test runner (in process)."""
     result = CliRunner().invoke(app, list(args))
     return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+def without_file_permission_override() -> list[str]:
+    """A command prefix under which file modes bind: root keeps its uid but loses the capabilities
+    that bypass them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so `chmod 0` means permission denied."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.fail("setpriv (util-linux) is required to test unreadable files as root")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
 
 
 def run_tg(*args: str, cwd: Path, env: dict[str, str] | None = None, wrap: list[str] | None = None) -> Outcome:

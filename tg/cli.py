@@ -33,8 +33,10 @@ config_app = typer.Typer(help="Inspect the composed configuration.", no_args_is_
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 data_app = typer.Typer(help="Market data: daily bars and quotes through the source chain.", no_args_is_help=True)
+metrics_app = typer.Typer(help="Recovery metrics: outcomes of fetch, predict, train…", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(data_app, name="data")
+app.add_typer(metrics_app, name="metrics")
 
 Overrides = Annotated[list[str] | None, typer.Argument(help="Hydra overrides, e.g. profile=strict", show_default=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
@@ -55,12 +57,18 @@ def _mapped(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _load(overrides: list[str] | None, *, command: str, creates_dirs: bool = False) -> Any:
-    """Compose the config for `command` and set up logging from it."""
+def _load(overrides: list[str] | None, *, command: str, creates_dirs: bool = False, records: bool = False) -> Any:
+    """Compose the config for `command` and set up logging from it; `records`: the command's
+    operations go to this installation's recovery metrics (written at once)."""
     from tg.config.loader import load_config
 
     loaded = load_config(overrides or [])
     _logging(loaded, creates_dirs)
+    if records:
+        from tg.commands.metrics import recovery_metrics
+        from tg.ops.recovery import use_recovery_metrics
+
+        use_recovery_metrics(recovery_metrics(loaded, flush_interval_s=0))
     log.debug("command %s (config cache %s)", command, "hit" if loaded.cache_hit else "miss")
     return loaded
 
@@ -177,7 +185,9 @@ def data_fetch(
     """Daily bars of SYMBOL from the first source that has them (validated; exit 1 if none can)."""
     from tg.commands.data import run_fetch
 
-    _emit(run_fetch(_load(overrides, command="data fetch", creates_dirs=True), symbol, start, end), as_json)
+    _emit(
+        run_fetch(_load(overrides, command="data fetch", creates_dirs=True, records=True), symbol, start, end), as_json
+    )
 
 
 @data_app.command("quote")
@@ -214,7 +224,7 @@ def train(
     """Train the ensemble (data.*, model.*, train.* overrides), evaluate the held-out dates, switch to it."""
     from tg.commands.train import run_train
 
-    loaded = _load(overrides, command="train", creates_dirs=True)
+    loaded = _load(overrides, command="train", creates_dirs=True, records=True)
     _emit(run_train(loaded, progress and sys.stderr.isatty()), as_json)
 
 
@@ -229,7 +239,7 @@ def predict(
     """Calibrated up/flat/down probabilities and a q10/q50/q90 forecast band for SYMBOL (analysis only)."""
     from tg.commands.predict import run_predict
 
-    _emit(run_predict(_load(overrides, command="predict"), symbol, as_of), as_json)
+    _emit(run_predict(_load(overrides, command="predict", records=True), symbol, as_of), as_json)
 
 
 @app.command()
@@ -244,8 +254,32 @@ def evaluate(
     """Evaluate the model (or eval.walk_forward=true folds) on eval.start..eval.end beside baselines."""
     from tg.commands.evaluate import run_evaluate
 
-    loaded = _load(overrides, command="evaluate", creates_dirs=True)
+    loaded = _load(overrides, command="evaluate", creates_dirs=True, records=True)
     _emit(run_evaluate(loaded, model_dir, show_progress=sys.stderr.isatty()), as_json)
+
+
+@app.command()
+@_mapped
+def serve(overrides: Overrides = None) -> None:
+    """Serve /healthz, /readyz, /metrics, the API and the dashboard in the foreground (SIGTERM stops it)."""
+    from tg.commands.serve import run_serve
+
+    run_serve(_load(overrides, command="serve", creates_dirs=True), overrides or [])
+
+
+@metrics_app.command("export")
+@_mapped
+def metrics_export(
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    output: Annotated[
+        str | None, typer.Option("--output", help="file to write (default logs/recovery/export.json)")
+    ] = None,
+) -> None:
+    """Write the recovery metrics (summary, health, hourly trend, top failures) to a JSON file."""
+    from tg.commands.metrics import run_metrics_export
+
+    _emit(run_metrics_export(_load(overrides, command="metrics export"), output), as_json)
 
 
 def _debug() -> bool:

@@ -46,6 +46,14 @@ class DataError(TgError):
     """Market data could not be obtained or failed validation."""
 
 
+class UnknownSymbol(DataError):
+    """The data holds nothing for this symbol (not listed in it, or never traded there)."""
+
+    def __init__(self, symbol: str, message: str) -> None:
+        super().__init__(message)
+        self.symbol = symbol
+
+
 class NoBars(DataError):
     """Every source that answered had no bars for the request (none failed): nothing new, not an outage."""
 
@@ -65,6 +73,10 @@ class NoData(SourceError):
 
 class ArtifactError(TgError):
     """A model artifact or archive is missing, partial or tampered with."""
+
+
+class NoModel(ArtifactError):
+    """No current model: never trained, or `CURRENT` lost beside saved versions (not damage)."""
 
 
 class AuditError(TgError):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import invoke, run_tg
-from tests.models.test_manifest import make_model
 
 SECTIONS = {
     "timestamp",
@@ -45,7 +47,8 @@ def test_fresh_clone_passes_default_and_fails_strict_naming_models(project: Path
     assert {"ensembles", "forecasters", "scalers"} <= set(report["models"])
     assert {c["id"] for c in report["institutional_readiness"]["controls"]} == CONTROLS
     for control in report["institutional_readiness"]["controls"]:
-        assert set(control) == {"id", "required", "ok", "expected", "actual", "message"}
+        assert set(control) == {"id", "required", "ok", "expected", "actual", "message", "evaluated"}
+        assert control["evaluated"] == control["required"]  # only what the profile requires is evaluated
     assert report["dependencies"]["hydra-core"]["installed"] is True
     assert report["dependencies"]["hydra-core"]["required"] is True
     strict = invoke("doctor", "profile=strict", "--json")
@@ -53,8 +56,8 @@ def test_fresh_clone_passes_default_and_fails_strict_naming_models(project: Path
     assert "models" in strict.json()["summary"]["failed"]
 
 
-def test_strict_passes_with_a_model_and_a_recent_snapshot_only(project: Path) -> None:
-    make_model(project / "models_saved")
+def test_strict_passes_with_a_model_and_a_recent_snapshot_only(trained_project: Path) -> None:
+    project = trained_project
     archive = project / "backups" / "snapshot_20261124.tar.gz"
     archive.write_bytes(b"placeholder")
     old = time.time() - 48 * 3600
@@ -150,3 +153,43 @@ def test_unknown_profile_exits_2_in_a_subprocess(project: Path) -> None:
 def test_readable_table_without_json(project: Path) -> None:
     out = invoke("doctor")
     assert "institutional readiness" in out.stdout and "PASS" in out.stdout
+
+
+def test_each_profile_hashes_only_what_it_requires_and_each_file_once(
+    trained_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """quick re-hashes nothing; default and strict hash every model file exactly once per run."""
+    from tg.models import manifest
+
+    hashed: list[str] = []
+    real = manifest.sha256_file
+
+    def counting(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(manifest, "sha256_file", counting)
+    files = len(json.loads((next((trained_project / "models_saved").glob("*/manifest.json"))).read_text())["files"])
+    for profile, expected in (("quick", 0), ("default", files), ("strict", files)):
+        hashed.clear()
+        invoke("doctor", f"profile={profile}", "--json")
+        assert len(hashed) == expected, (profile, hashed)
+        assert len(set(hashed)) == len(hashed)
+        hashed.clear()
+        invoke("health", f"profile={profile}", "--json")
+        assert len(hashed) == expected, (profile, hashed)
+
+
+def test_quick_profile_lists_unrequired_controls_as_not_evaluated(trained_project: Path) -> None:
+    report = invoke("doctor", "profile=quick", "--json").json()
+    controls = {c["id"]: c for c in report["institutional_readiness"]["controls"]}
+    assert controls["execution_disabled"]["ok"] is True
+    assert controls["model_checksums"] == {
+        "id": "model_checksums",
+        "required": False,
+        "ok": None,
+        "evaluated": False,
+        "expected": "",
+        "actual": "",
+        "message": "not evaluated: profile quick does not require it",
+    }

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import invoke, run_tg
-from tests.models.test_manifest import make_model
+from tests.conftest import invoke, run_tg, without_file_permission_override
 
 TOP_LEVEL = {"status", "execution_enabled", "can_trade", "analysis_ready", "note", "mode", "profile", "checks"}
 
@@ -30,18 +29,23 @@ def test_degraded_fails_under_strict(project: Path) -> None:
     assert invoke("health", "profile=strict", "--json").code == 1
 
 
-def test_trained_model_makes_it_healthy_and_ready(project: Path) -> None:
-    make_model(project / "models_saved")
+def test_trained_model_makes_it_healthy_and_ready(trained_project: Path) -> None:
+    version = (trained_project / "models_saved" / "CURRENT").read_text().strip()
     out = invoke("health", "--json")
     report = out.json()
     assert (out.code, report["status"], report["analysis_ready"]) == (0, "healthy", True)
-    assert "v1" in report["note"]
+    assert version in report["note"]
     assert invoke("health", "profile=strict").code == 0
 
 
-def test_tampered_model_is_unhealthy(project: Path) -> None:
-    model_dir = make_model(project / "models_saved")
-    (model_dir / "scaler.json").write_bytes(b'{"mean": [9]}')
+def current_dir(project: Path) -> Path:
+    models = project / "models_saved"
+    return models / (models / "CURRENT").read_text().strip()
+
+
+def test_tampered_model_is_unhealthy(trained_project: Path) -> None:
+    target = current_dir(trained_project) / "linear.json"
+    target.write_bytes(target.read_bytes().replace(b"1", b"7", 1))
     out = invoke("health", "--json")
     assert out.code == 1
     assert out.json()["status"] == "unhealthy"
@@ -119,3 +123,43 @@ def test_installed_console_script_health_json(project: Path) -> None:
     assert out.code == 0
     assert out.json()["status"] == "degraded"
     assert run_tg("health", "profile=nope", cwd=project).code == 2
+
+
+def test_unreadable_model_file_is_an_unhealthy_verdict_naming_it(trained_project: Path) -> None:
+    """Permission denied on a model file: every command gives one line, health a verdict (not
+    "internal error"), so a monitor still gets JSON."""
+    (current_dir(trained_project) / "gbm_regressor.txt").chmod(0)
+    wrap = without_file_permission_override()
+    health = run_tg("health", "--json", cwd=trained_project, wrap=wrap)
+    assert health.code == 1, health.stderr
+    report = health.json()
+    assert report["status"] == "unhealthy" and report["analysis_ready"] is False
+    assert "gbm_regressor.txt: unreadable (Permission denied)" in report["checks"]["models"]["detail"]
+    quick = run_tg("health", "profile=quick", "--json", cwd=trained_project, wrap=wrap)
+    assert quick.json()["status"] == "unhealthy"  # sizes only, but a file predict cannot open is refused
+    doctor = run_tg("doctor", "--json", cwd=trained_project, wrap=wrap)
+    assert "gbm_regressor.txt" in doctor.json()["models"]["detail"]
+    strict = run_tg("doctor", "profile=strict", "--json", cwd=trained_project, wrap=wrap)
+    assert strict.code == 1 and strict.stderr == ""
+    assert "models" in strict.json()["summary"]["failed"]
+    for args in (("predict", "600519"), ("evaluate",)):
+        out = run_tg(*args, cwd=trained_project, wrap=wrap)
+        assert out.code == 1, (args, out.stderr)
+        assert out.stderr.count("\n") == 1 and "internal error" not in out.stderr, (args, out.stderr)
+    for args in (("predict", "600519"), ("evaluate",)):
+        assert "gbm_regressor.txt: unreadable" in run_tg(*args, cwd=trained_project, wrap=wrap).stderr
+
+
+def test_leftover_of_an_interrupted_save_is_reported_not_while_a_save_runs(trained_project: Path) -> None:
+    import fcntl
+
+    leftover = trained_project / "models_saved" / ".tmp-20990101T000000000000Z"
+    leftover.mkdir()
+    (leftover / "gbm_classifier.txt").write_text("partial")
+    report = invoke("health", "--json").json()
+    assert report["status"] == "degraded" and report["analysis_ready"] is True
+    assert leftover.name in report["checks"]["models"]["detail"]
+    assert report["checks"]["models"]["leftovers"] == [leftover.name]
+    with open(trained_project / "models_saved" / ".save.lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # a save in progress: its staging is not a leftover
+        assert invoke("health", "--json").json()["status"] == "healthy"

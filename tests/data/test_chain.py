@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
 from tests.data.samples import sample_lines
 from tg.data.chain import CircuitBreaker, SourceChain
@@ -14,6 +15,7 @@ from tg.data.eastmoney import EastmoneyEndpoints, EastmoneySource
 from tg.data.symbols import parse_symbol
 from tg.data.tencent import TencentEndpoints, TencentSource
 from tg.errors import DataError
+from tg.ops.metrics import TgMetrics
 
 KLINE_T = "/appstock/app/fqkline/get"
 KLINE_E = "/api/qt/stock/kline/get"
@@ -27,6 +29,7 @@ def client() -> Iterator[httpx.Client]:
 
 
 def chain_for(server, client, **kwargs) -> SourceChain:  # type: ignore[no-untyped-def]
+    kwargs.setdefault("metrics", TgMetrics(CollectorRegistry()))
     tencent = TencentSource(client, TencentEndpoints(quote=server.url + "/q=", kline=server.url + KLINE_T))
     eastmoney = EastmoneySource(client, EastmoneyEndpoints(quote=server.url + "/qt", kline=server.url + KLINE_E))
     kwargs.setdefault("sleep", lambda s: None)
@@ -49,8 +52,10 @@ def test_fails_over_to_the_next_source(recorded_server, client, fault) -> None: 
     chain = chain_for(recorded_server, client, retries=1)
     bars = chain.daily_bars(CMB_SHIPPING, None, None, "qfq")
     assert bars.source == "eastmoney" and len(bars) > 0
-    assert chain.stats.errors["tencent"] == 2  # first try + one retry
-    assert chain.stats.consecutive_failures == 0
+    assert chain.errors()["tencent"] == 2  # first try + one retry
+    assert chain.metrics.registry.get_sample_value("tg_data_fetch_errors_total", {"source": "tencent"}) == 2
+    assert chain.metrics.registry.get_sample_value("tg_data_fetches_total", {"source": "eastmoney"}) == 1
+    assert chain.consecutive_failures == 0
 
 
 def test_all_sources_failing_names_each_source_and_why(recorded_server, client) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +66,7 @@ def test_all_sources_failing_names_each_source_and_why(recorded_server, client) 
         chain.daily_bars(CMB_SHIPPING, None, None, "qfq")
     message = str(info.value)
     assert "tencent:" in message and "503" in message and "eastmoney:" in message
-    assert chain.stats.consecutive_failures == 1
+    assert chain.consecutive_failures == 1
 
 
 def test_breaker_opens_then_skips_the_source_fast_then_probes_half_open(recorded_server, client) -> None:  # type: ignore[no-untyped-def]
@@ -72,6 +77,8 @@ def test_breaker_opens_then_skips_the_source_fast_then_probes_half_open(recorded
     for _ in range(2):
         chain.daily_bars(CMB_SHIPPING, None, None, "qfq")
     assert chain.breakers["tencent"].state == "open"
+    assert chain.metrics.registry.get_sample_value("tg_source_breaker_open", {"source": "tencent"}) == 1
+    assert [h["breaker"] for h in chain.health()] == ["open", "closed"]
     hits = sum(KLINE_T in r for r in recorded_server.requests)
     began = time.perf_counter()
     chain.daily_bars(CMB_SHIPPING, None, None, "qfq")
@@ -123,11 +130,11 @@ def test_a_failover_is_one_warning_and_a_total_failure_none(caplog: pytest.LogCa
             return "bars"
 
     caplog.set_level(logging.INFO, logger="tg.data.chain")
-    chain = SourceChain([Down(), Up()], retries=1, sleep=lambda _: None)  # type: ignore[list-item]
+    chain = SourceChain([Down(), Up()], retries=1, sleep=lambda _: None, metrics=TgMetrics(CollectorRegistry()))  # type: ignore[list-item]
     assert chain.daily_bars(parse_symbol("600519"), None, None, "none") == "bars"
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "served by up after: down: HTTP 500 from host" in warnings[0].getMessage()
-    assert chain.stats.errors["down"] == 2  # both attempts counted (and logged at INFO)
+    assert chain.errors()["down"] == 2  # both attempts counted (and logged at INFO)
     caplog.clear()
     with pytest.raises(DataError, match="down: HTTP 500"):
         SourceChain([Down()], retries=1, sleep=lambda _: None).daily_bars(parse_symbol("600519"), None, None, "none")  # type: ignore[list-item]

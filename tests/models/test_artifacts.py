@@ -114,11 +114,11 @@ def test_a_file_dropped_from_the_manifest_is_refused_not_loaded_unverified(train
     manifest = json.loads((directory / MANIFEST).read_text())
     del manifest["files"]["linear.json"]
     (directory / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match="linear.json: not covered by the manifest"):
+    with pytest.raises(ArtifactError, match="does not list linear.json"):
         load_model(trained_project / "models_saved")
     manifest["files"] = {}
     (directory / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match="lists no files"):
+    with pytest.raises(ArtifactError, match="does not list ensemble.json, meta.json"):
         load_model(trained_project / "models_saved")
 
 
@@ -137,3 +137,49 @@ def test_concurrent_saves_both_complete_and_one_becomes_current(trained_project:
         assert (models / name / MANIFEST).is_file()
     assert load_model(models)[0].members
     assert not any(p.name.startswith(".tmp-") for p in models.iterdir())
+
+
+FULL_DISK = """
+set -u
+mount -t tmpfs -o size=200k tmpfs models_saved
+cp -a "$1"/. models_saved/
+"$2" train {overrides} --no-progress >/dev/null 2>train.err
+echo $? >train.rc
+ls -A models_saved >listing.txt
+df --output=pcent models_saved | tail -1 >usage.txt
+"$2" health --json >health.json
+"$2" predict 600519 --json >predict.json
+"""
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_a_save_cleans_up_says_so_and_keeps_the_previous_model(
+    trained_models: Path, project: Path
+) -> None:
+    """A real tmpfs too small for a second model, mounted over models_saved/ in a private mount
+    namespace: the save fails midway at 100 % disk."""
+    import shlex
+    import shutil
+
+    from tests.conftest import TG, TINY
+
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is required for the full-disk test")
+    old = (trained_models / "models_saved" / CURRENT).read_text().strip()
+    script = FULL_DISK.format(overrides=" ".join(shlex.quote(o) for o in TINY))
+    namespace = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+    subprocess.run(
+        [*namespace, "sh", "-c", script, "sh", str(trained_models / "models_saved"), str(TG)],
+        cwd=project,
+        check=True,
+        timeout=120,
+    )
+    stderr = (project / "train.err").read_text()
+    assert (project / "train.rc").read_text().strip() == "1"
+    assert stderr.count("\n") == 1 and "internal error" not in stderr, stderr
+    assert "No space left on device" in stderr and "partial save was removed" in stderr
+    assert f"model {old} stays current" in stderr
+    assert not any(name.startswith(".tmp-") for name in (project / "listing.txt").read_text().split())
+    health = json.loads((project / "health.json").read_text())
+    assert health["status"] == "healthy" and old in health["note"]
+    assert json.loads((project / "predict.json").read_text())["model"]["version"] == old

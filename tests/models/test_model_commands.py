@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import invoke, run_tg
-from tests.models.conftest import TINY
+from tests.conftest import TINY, invoke, run_tg
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.models.conftest import TINY
+from tests.conftest import TINY
 from tg.commands.train import run_train
 from tg.config.loader import load_config
 from tg.config.schema import ModelConfig, TrainConfig

@@ -12,11 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tg.checks.audit import check_audit
-from tg.checks.base import CheckResult
-from tg.config.loader import LoadedConfig
-from tg.errors import ArtifactError
-from tg.models.manifest import load_verified
+from tg.checks.context import CheckContext
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".ini", ".cfg", ".json", ".env")
 CREDENTIAL_PATTERNS = (
@@ -29,16 +25,17 @@ CREDENTIAL_PATTERNS = (
 class Control:
     id: str
     required: bool
-    ok: bool
+    ok: bool | None  # None: not evaluated (the profile does not require it)
     expected: str
     actual: str
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "evaluated": self.ok is not None}
 
 
-def execution_disabled(loaded: LoadedConfig) -> tuple[bool, str, str]:
+def execution_disabled(ctx: CheckContext) -> tuple[bool, str, str]:
+    loaded = ctx.loaded
     engine = importlib.util.find_spec("tg.execution") is not None
     ok = not loaded.cfg.execution_enabled and not engine
     flag = str(loaded.cfg.execution_enabled).lower()
@@ -46,40 +43,39 @@ def execution_disabled(loaded: LoadedConfig) -> tuple[bool, str, str]:
     return ok, "execution_enabled=false, no execution engine", actual
 
 
-def audit_log(loaded: LoadedConfig) -> tuple[bool, str, str]:
-    result: CheckResult = check_audit(loaded.path("audit"), loaded.cfg.audit.file, loaded.cfg.audit.enabled)
-    return result.ok, "enabled, writable, hash chain intact", result.detail
+def audit_log(ctx: CheckContext) -> tuple[bool, str, str]:
+    return ctx.audit.ok, "enabled, writable, hash chain intact", ctx.audit.detail
 
 
-def model_checksums(loaded: LoadedConfig) -> tuple[bool, str, str]:
-    try:
-        _, manifest = load_verified(loaded.path("models"), checksums=True)
-    except ArtifactError as exc:
-        return False, "current model's files match their sha256", str(exc)
+def model_checksums(ctx: CheckContext) -> tuple[bool, str, str]:
     expected = "current model's files match their sha256"
-    return True, expected, f"model {manifest.version}: {len(manifest.files)} files verified"
+    inspection = ctx.models(checksums=True)
+    if not inspection.ready or inspection.manifest is None:
+        return False, expected, inspection.refused
+    return True, expected, f"model {inspection.manifest.version}: {len(inspection.manifest.files)} files verified"
 
 
-def log_rotation(loaded: LoadedConfig) -> tuple[bool, str, str]:
-    log = loaded.cfg.logging
+def log_rotation(ctx: CheckContext) -> tuple[bool, str, str]:
+    log = ctx.loaded.cfg.logging
     ok = log.max_bytes > 0 and log.backup_count > 0 and log.retention_days > 0
     actual = f"max_bytes={log.max_bytes}, backup_count={log.backup_count}, retention_days={log.retention_days}"
     return ok, "max_bytes>0, backup_count>0, retention_days>0", actual
 
 
-def metrics_exposure(loaded: LoadedConfig) -> tuple[bool, str, str]:
-    host, keyed = loaded.cfg.serve.host, bool(loaded.cfg.serve.api_key)
+def metrics_exposure(ctx: CheckContext) -> tuple[bool, str, str]:
+    host, keyed = ctx.loaded.cfg.serve.host, bool(ctx.loaded.cfg.serve.api_key)
     ok = is_loopback(host) or keyed
     return ok, "loopback bind, or an API key set", f"host={host}, api_key={'set' if keyed else 'unset'}"
 
 
-def no_credentials_in_config(loaded: LoadedConfig) -> tuple[bool, str, str]:
-    hits = credential_findings(tracked_config_files(loaded.conf_dir, loaded.root))
+def no_credentials_in_config(ctx: CheckContext) -> tuple[bool, str, str]:
+    hits = credential_findings(tracked_config_files(ctx.loaded.conf_dir, ctx.loaded.root))
     actual = "none found" if not hits else "; ".join(hits[:3]) + (f" (+{len(hits) - 3} more)" if len(hits) > 3 else "")
     return not hits, "no credentials in tracked config files", actual
 
 
-def recent_snapshot(loaded: LoadedConfig) -> tuple[bool, str, str]:
+def recent_snapshot(ctx: CheckContext) -> tuple[bool, str, str]:
+    loaded = ctx.loaded
     max_age = loaded.cfg.profile.snapshot_max_age_hours
     backups = loaded.path("backups")
     archives = list(backups.glob("snapshot_*.tar.gz")) if backups.is_dir() else []
@@ -91,7 +87,7 @@ def recent_snapshot(loaded: LoadedConfig) -> tuple[bool, str, str]:
     return age_h <= max_age, expected, f"{newest.name} is {age_h:.1f} h old"
 
 
-CONTROLS: dict[str, Callable[[LoadedConfig], tuple[bool, str, str]]] = {
+CONTROLS: dict[str, Callable[[CheckContext], tuple[bool, str, str]]] = {
     "execution_disabled": execution_disabled,
     "audit_log": audit_log,
     "model_checksums": model_checksums,
@@ -102,14 +98,20 @@ CONTROLS: dict[str, Callable[[LoadedConfig], tuple[bool, str, str]]] = {
 }
 
 
-def evaluate_controls(loaded: LoadedConfig) -> list[Control]:
-    """Every control, marked required when the profile lists it."""
-    required = set(loaded.cfg.profile.readiness_required)
+def evaluate_controls(ctx: CheckContext) -> list[Control]:
+    """Every control the profile requires, evaluated; the others listed as not evaluated (a quick
+    profile must not pay for hashing models or walking the config tree it did not ask for)."""
+    profile = ctx.loaded.cfg.profile
+    required = set(profile.readiness_required)
     controls = []
     for control_id, evaluate in CONTROLS.items():
-        ok, expected, actual = evaluate(loaded)
+        if control_id not in required:
+            why = f"not evaluated: profile {profile.name} does not require it"
+            controls.append(Control(control_id, False, None, "", "", why))
+            continue
+        ok, expected, actual = evaluate(ctx)
         message = "ok" if ok else f"expected {expected}; found {actual}"
-        controls.append(Control(control_id, control_id in required, ok, expected, actual, message))
+        controls.append(Control(control_id, True, ok, expected, actual, message))
     return controls
 
 

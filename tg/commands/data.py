@@ -124,7 +124,7 @@ def run_fetch(loaded: LoadedConfig, symbol_text: str, start: str | None, end: st
     began = time.perf_counter()
     answer = market.daily_bars(symbol, first, last, loaded.cfg.source.adjustment)
     elapsed = (time.perf_counter() - began) * 1000
-    return FetchResult(answer, elapsed, source_order(loaded), dict(market.chain.stats.errors), market.cache.stats())
+    return FetchResult(answer, elapsed, source_order(loaded), market.chain.errors(), market.cache.stats())
 
 
 def run_quote(loaded: LoadedConfig, symbol_text: str) -> QuoteResult:

@@ -9,6 +9,7 @@ from typing import Any
 
 from tg import __version__
 from tg.checks.base import CheckResult, Verdict
+from tg.checks.context import CheckContext
 from tg.checks.dependencies import check_dependencies
 from tg.checks.models import check_models
 from tg.checks.paths import PATH_NAMES, check_paths, create_missing
@@ -84,7 +85,8 @@ class DoctorReport:
         for column in ("control", "required", "ok", "actual"):
             controls.add_column(column)
         for c in self.controls:
-            controls.add_row(c.id, "yes" if c.required else "no", "[green]yes[/]" if c.ok else "[red]no[/]", c.actual)
+            mark = "[dim]–[/]" if c.ok is None else ("[green]yes[/]" if c.ok else "[red]no[/]")
+            controls.add_row(c.id, "yes" if c.required else "no", mark, c.actual or c.message)
         parts: list[Any] = [sections, controls]
         if self.fixed:
             parts.append("created: " + ", ".join(self.fixed))
@@ -104,7 +106,8 @@ def run_doctor(loaded: LoadedConfig, config_error: ConfigError | None = None, fi
     cfg = loaded.cfg
     paths = {name: loaded.path(name) for name in PATH_NAMES}
     fixed = create_missing(paths) if fix else []
-    controls = evaluate_controls(loaded)
+    ctx = CheckContext(loaded)
+    controls = evaluate_controls(ctx)
     errors = [str(config_error)] if config_error else []
     sections = {
         "dependencies": check_dependencies(cfg.profile.required_packages, cfg.profile.optional_packages),
@@ -114,7 +117,7 @@ def run_doctor(loaded: LoadedConfig, config_error: ConfigError | None = None, fi
             errors[0] if errors else f"valid (config tree {loaded.conf_dir})",
         ),
         "paths": check_paths(paths),
-        "models": check_models(paths["models"], checksums=cfg.profile.verify_checksums),
+        "models": check_models(ctx.models(checksums=cfg.profile.verify_checksums)),
         "institutional_readiness": readiness_result(controls),
     }
     required = list(cfg.profile.doctor_required)

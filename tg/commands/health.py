@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tg.checks.audit import check_audit
 from tg.checks.base import CheckResult, Verdict, overall_status
+from tg.checks.context import CheckContext
 from tg.checks.models import check_models
 from tg.checks.paths import PATH_NAMES, check_paths
 from tg.config.loader import LoadedConfig
@@ -75,20 +75,22 @@ def execution_check(loaded: LoadedConfig) -> CheckResult:
 def run_health(loaded: LoadedConfig, config_error: ConfigError | None = None) -> HealthReport:
     """Run the fast checks; `config_error` set means `loaded` holds schema defaults."""
     cfg = loaded.cfg
-    models = check_models(loaded.path("models"), checksums=cfg.profile.verify_checksums)
+    ctx = CheckContext(loaded)
+    inspection = ctx.models(checksums=cfg.profile.verify_checksums)
+    models = check_models(inspection)
     checks = [
         config_check(config_error),
         check_paths({name: loaded.path(name) for name in PATH_NAMES}),
         models,
-        check_audit(loaded.path("audit"), cfg.audit.file, cfg.audit.enabled),
+        ctx.audit,
         execution_check(loaded),
     ]
-    analysis_ready = config_error is None and models.ok
+    analysis_ready = config_error is None and inspection.ready
     status = overall_status(checks)
     if analysis_ready:
         note = f"Trading execution disabled; analysis ready with model {models.data.get('current')}"
     else:
-        first = next(c for c in checks if c.name in ("config", "models") and not c.ok)
+        first = next(c for c in checks if c.name in ("config", "models") and c.verdict is not Verdict.ok)
         note = f"Trading execution disabled; analysis not ready: {first.detail}"
     return HealthReport(
         status, analysis_ready, note, cfg.mode.value, cfg.profile.name, checks, cfg.profile.fail_on_degraded

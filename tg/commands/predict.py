@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tg.config.loader import LoadedConfig
-from tg.errors import ArtifactError, UsageError
+from tg.errors import ArtifactError, NoModel, UsageError
 from tg.models.universe import data_root
 from tg.ops.audit import AuditLog
 
@@ -60,27 +61,38 @@ def configured_data_dir(loaded: LoadedConfig) -> Path | None:
 def refusals_audited(loaded: LoadedConfig) -> Iterator[None]:
     """A model refused as tampered or partial is logged and recorded in the audit log (`model.load_refused`),
     where the count of model load errors is kept; a missing model is not an error of this kind."""
+    began = time.perf_counter()
     try:
         yield
-    except ArtifactError as exc:
-        if "run `tg train`" not in str(exc):
-            log.info("model load refused: %s", exc)  # stderr gets the one error line from the CLI
-            if loaded.cfg.audit.enabled:
-                AuditLog(loaded.path("audit") / loaded.cfg.audit.file).append(
-                    "model.load_refused", {"reason": str(exc)}
-                )
+    except ArtifactError as exc:  # no predictor to record it: the prediction failed here
+        from tg.ops.metrics import process_metrics
+        from tg.ops.recovery import get_recovery_metrics
+
+        process_metrics().record_operation(
+            get_recovery_metrics(), "predict", False, time.perf_counter() - began, error=str(exc)
+        )
+        if isinstance(exc, NoModel):
+            raise
+        log.info("model load refused: %s", exc)  # stderr gets the one error line from the CLI
+        if loaded.cfg.audit.enabled:
+            AuditLog(loaded.path("audit") / loaded.cfg.audit.file).append("model.load_refused", {"reason": str(exc)})
         raise
+
+
+def parse_as_of(text: str | None) -> date | None:
+    """The `--as-of` date (None: the data's last day); UsageError for anything but YYYY-MM-DD."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"as-of {text!r} is not a date (use YYYY-MM-DD)") from exc
 
 
 def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> PredictResult:
     from tg.models.predictor import Predictor
 
-    as_of = None
-    if as_of_text is not None:
-        try:
-            as_of = date.fromisoformat(as_of_text)
-        except ValueError as exc:
-            raise UsageError(f"--as-of {as_of_text!r} is not a date (use YYYY-MM-DD)") from exc
+    as_of = parse_as_of(as_of_text)
     with refusals_audited(loaded):
         predictor = Predictor(loaded.path("models"), configured_data_dir(loaded))
     return PredictResult(predictor.predict(symbol, as_of).data)

@@ -18,7 +18,7 @@ from tg.commands.progress import training_progress
 from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.config.typed import to_plain
-from tg.errors import ArtifactError
+from tg.errors import ArtifactError, TgError
 from tg.models.universe import data_root, parse_day, resolve_universe
 from tg.ops.audit import AuditLog
 
@@ -56,6 +56,23 @@ class TrainResult:
 
 
 def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:
+    """Train and save; the run is recorded as a `train` operation (success or the failure)."""
+    from tg.ops.metrics import process_metrics
+    from tg.ops.recovery import get_recovery_metrics
+
+    began = time.perf_counter()
+    try:
+        result = _train(loaded, show_progress, began)
+    except TgError as exc:
+        process_metrics().record_operation(
+            get_recovery_metrics(), "train", False, time.perf_counter() - began, error=str(exc)
+        )
+        raise
+    process_metrics().record_operation(get_recovery_metrics(), "train", True, result.seconds)
+    return result
+
+
+def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResult:
     """Compose → data → features → fit → hold-out evaluation → save → audit."""
     from tg.models.artifacts import save_model
     from tg.models.evaluation import SURVIVORSHIP, evaluate
@@ -65,7 +82,6 @@ def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:
     from tg.models.training import train_ensemble
 
     cfg = loaded.cfg
-    began = time.perf_counter()
     ensure_writable(loaded.path("models"))  # before minutes of training, not after
     root = data_root(cfg.data.root, loaded.root)
     panel = load_panel(

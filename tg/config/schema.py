@@ -59,10 +59,42 @@ class AuditConfig:
 class ServeConfig:
     """The `tg serve` metrics/dashboard server. `api_key` is a secret: never printed."""
 
+    # `tg serve` refuses to start while this is false (TRADING_METRICS_ENABLED)
     metrics_enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+    # required on /api/v1/* and / when set (header X-API-Key or Authorization: Bearer), and for
+    # /metrics from other hosts; binding beyond loopback without it is refused
     api_key: str = ""
+    # /api/v1/predict answers are reused for this long (the playbook's 5-second cache)
+    predict_cache_s: float = 5.0
+    # connections served at once; more are answered 503
+    max_connections: int = 1024
+    # requests whose header block is larger are answered 431
+    max_header_bytes: int = 16384
+    # on SIGTERM/SIGINT, in-flight requests get this long to finish
+    graceful_timeout_s: float = 10.0
+    # one log line per request in logs/trading.log (off: the metrics count every request)
+    access_log: bool = False
+    # how often readiness re-examines the model files and the config tree (changed files are
+    # re-hashed; unchanged ones are known by size, mtime and ctime)
+    readiness_interval_s: float = 1.0
+    # predictions kept for the dashboard
+    recent_predictions: int = 20
+
+
+@dataclass
+class RecoveryConfig:
+    """Recovery metrics (`tg.ops.recovery`): outcomes of fetch, predict, train… under `logs/recovery/`."""
+
+    retention_hours: float = 24.0
+    # a long-running process (tg serve) writes at most once per interval; commands write at exit
+    flush_interval_s: float = 5.0
+    # get_health(): unhealthy when an operation failed more than this many times in a row
+    max_consecutive_failures: int = 3
+    # get_health(): degraded / unhealthy below these success rates over the retention window
+    degraded_below: float = 0.95
+    unhealthy_below: float = 0.5
 
 
 @dataclass
@@ -132,6 +164,9 @@ class ProfileConfig:
     verify_checksums: bool = True
     # newest snapshot in backups/ must be younger than this (control recent_snapshot)
     snapshot_max_age_hours: float = 168.0
+    # readiness (tg serve /readyz): the data may lag the last closed session by at most this many
+    # sessions; 0 = not gated (the lag is still reported)
+    max_data_lag_sessions: int = 0
     required_packages: list[str] = field(default_factory=list)
     optional_packages: list[str] = field(default_factory=list)
 
@@ -214,6 +249,7 @@ class AppConfig:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)

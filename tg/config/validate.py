@@ -49,6 +49,23 @@ def validate(cfg: AppConfig) -> None:
     need("/" not in cfg.audit.file and bool(cfg.audit.file), "audit.file", "must be a plain file name")
     need(1 <= cfg.serve.port <= 65535, "serve.port", f"must be in 1..65535, got {cfg.serve.port}")
     need(bool(cfg.serve.host.strip()), "serve.host", "must not be empty")
+    sv = cfg.serve
+    need(sv.predict_cache_s >= 0, "serve.predict_cache_s", "must be >= 0 (0 disables the answer cache)")
+    need(sv.max_connections >= 1, "serve.max_connections", "must be >= 1")
+    need(sv.max_header_bytes >= 1024, "serve.max_header_bytes", "must be >= 1024")
+    need(sv.graceful_timeout_s > 0, "serve.graceful_timeout_s", "must be > 0")
+    need(sv.readiness_interval_s >= 0, "serve.readiness_interval_s", "must be >= 0")
+    need(sv.recent_predictions >= 0, "serve.recent_predictions", "must be >= 0")
+    rc = cfg.recovery
+    need(rc.retention_hours > 0, "recovery.retention_hours", "must be > 0")
+    need(rc.flush_interval_s >= 0, "recovery.flush_interval_s", "must be >= 0")
+    need(rc.max_consecutive_failures >= 1, "recovery.max_consecutive_failures", "must be >= 1")
+    need(
+        0 <= rc.unhealthy_below <= rc.degraded_below <= 1,
+        "recovery.degraded_below",
+        "needs 0 <= unhealthy_below <= degraded_below <= 1",
+    )
+    need(cfg.profile.max_data_lag_sessions >= 0, "profile.max_data_lag_sessions", "must be >= 0 (0: not gated)")
     need(cfg.profile.snapshot_max_age_hours > 0, "profile.snapshot_max_age_hours", "must be > 0")
     for section in cfg.profile.doctor_required:
         need(

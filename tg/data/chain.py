@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
@@ -15,6 +14,7 @@ from tg.data.bars import BarSet, Quote
 from tg.data.source import Source
 from tg.data.symbols import Symbol
 from tg.errors import DataError, NoBars, NoData, SourceError
+from tg.ops.metrics import TgMetrics, counted, process_metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,23 +39,25 @@ class CircuitBreaker:
     def record_success(self) -> None:
         self.state, self.failures = "closed", 0
 
+    def current_state(self) -> str:
+        """closed | open | half_open, as a request arriving now would find it."""
+        if self.state == "open" and self.clock() - self.opened_at >= self.reset_s:
+            return "half_open"
+        return self.state
+
     def record_failure(self) -> None:
         self.failures += 1
         if self.state == "half_open" or self.failures >= self.failures_to_open:
             self.state, self.opened_at = "open", self.clock()
 
 
-@dataclass
-class ChainStats:
-    """Counters later exported as metrics: errors per source, consecutive failed operations."""
-
-    errors: Counter[str] = field(default_factory=Counter)
-    successes: Counter[str] = field(default_factory=Counter)
-    consecutive_failures: int = 0
-
-
 class SourceChain:
-    """Try each source in order; retry transient failures; skip sources whose breaker is open."""
+    """Try each source in order; retry transient failures; skip sources whose breaker is open.
+
+    Every failed attempt counts in `tg_data_fetch_errors_total{source}`, every answer in
+    `tg_data_fetches_total{source}`, breaker states in `tg_source_breaker_open{source}` (of `metrics`,
+    default this process's); `consecutive_failures` counts requests in a row that no source served.
+    """
 
     def __init__(
         self,
@@ -66,16 +68,34 @@ class SourceChain:
         breaker_reset_s: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        on_error: Callable[[str, str], None] | None = None,
+        metrics: TgMetrics | None = None,
     ) -> None:
+
         self.sources = sources
         self.retries = retries
         self.backoff_s = backoff_s
         self.sleep = sleep
-        self.on_error = on_error
+        self.metrics = metrics or process_metrics()
         self.breakers = {s.name: CircuitBreaker(breaker_failures, breaker_reset_s, clock) for s in sources}
-        self.stats = ChainStats()
+        self.consecutive_failures = 0
         self._random = random.Random()
+
+    def errors(self) -> dict[str, int]:
+        """Failed attempts per source so far (from the metrics; shared by the chains of one registry)."""
+        return {s.name: int(counted(self.metrics.fetch_errors, source=s.name)) for s in self.sources}
+
+    def health(self) -> list[dict[str, object]]:
+        """Per source: breaker state, failures in a row, answers and failed attempts so far."""
+        return [
+            {
+                "source": s.name,
+                "breaker": self.breakers[s.name].current_state(),
+                "consecutive_failures": self.breakers[s.name].failures,
+                "fetches": int(counted(self.metrics.fetches, source=s.name)),
+                "errors": int(counted(self.metrics.fetch_errors, source=s.name)),
+            }
+            for s in self.sources
+        ]
 
     def daily_bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str) -> BarSet:
         return self._first(f"daily bars of {symbol}", lambda s: s.daily_bars(symbol, start, end, adjustment))
@@ -109,19 +129,19 @@ class SourceChain:
                     failed = True
                     break
                 breaker.record_success()
-                self.stats.successes[source.name] += 1
-                self.stats.consecutive_failures = 0
+                self.metrics.fetches.labels(source.name).inc()
+                self.metrics.breaker_open.labels(source.name).set(0)
+                self.consecutive_failures = 0
                 if failed:  # one warning for a failover; a total failure is the caller's one error line
                     log.warning("%s served by %s after: %s", what, source.name, "; ".join(reasons))
                 return result
         message = f"no source could provide the {what}: " + "; ".join(reasons)
         if not failed:
             raise NoBars(message)
-        self.stats.consecutive_failures += 1
+        self.consecutive_failures += 1
         raise DataError(message)
 
     def _failed(self, source: str, reason: str) -> None:
-        self.stats.errors[source] += 1
+        self.metrics.fetch_errors.labels(source).inc()
+        self.metrics.breaker_open.labels(source).set(1 if self.breakers[source].state == "open" else 0)
         log.info("data fetch error from %s: %s", source, reason)  # the log file; stderr gets one summary
-        if self.on_error is not None:
-            self.on_error(source, reason)

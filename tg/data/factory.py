@@ -15,6 +15,8 @@ from tg.data.source import Source
 
 if TYPE_CHECKING:
     from tg.data.redis_cache import RedisCache
+    from tg.ops.metrics import TgMetrics
+    from tg.ops.recovery import RecoveryMetrics
 
 
 def source_order(loaded: LoadedConfig) -> list[str]:
@@ -75,13 +77,20 @@ def build_cache(loaded: LoadedConfig) -> MemoryCache | RedisCache:
     return memory
 
 
-def build_market(loaded: LoadedConfig, client: Any | None = None) -> MarketData:
-    """Cache → bar store (`<data>/bars`) → failover chain, as configured."""
+def build_market(
+    loaded: LoadedConfig,
+    client: Any | None = None,
+    metrics: TgMetrics | None = None,
+    recovery: RecoveryMetrics | None = None,
+) -> MarketData:
+    """Cache → bar store (`<data>/bars`) → failover chain, as configured (metrics and recovery
+    metrics: this process's unless given)."""
     store_root = loaded.path("data") / "bars"
-    return MarketData(build_chain(loaded, client), build_cache(loaded), source_order(loaded), store_root)
+    chain = build_chain(loaded, client, metrics)
+    return MarketData(chain, build_cache(loaded), source_order(loaded), store_root, chain.metrics, recovery)
 
 
-def build_chain(loaded: LoadedConfig, client: Any | None = None) -> SourceChain:
+def build_chain(loaded: LoadedConfig, client: Any | None = None, metrics: TgMetrics | None = None) -> SourceChain:
     net = loaded.cfg.network
     return SourceChain(
         build_sources(loaded, client),
@@ -89,4 +98,5 @@ def build_chain(loaded: LoadedConfig, client: Any | None = None) -> SourceChain:
         backoff_s=net.backoff_s,
         breaker_failures=net.breaker_failures,
         breaker_reset_s=net.breaker_reset_s,
+        metrics=metrics,
     )

@@ -18,10 +18,11 @@ The local source is a store itself: with only `local` configured there is no bar
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tg.data.bar_store import BarStore, merge_bars
 from tg.data.bars import BarSet
@@ -30,6 +31,10 @@ from tg.data.codec import decode_barset, encode_barset
 from tg.data.symbols import Symbol
 from tg.data.validation import Quarantined, validate_bars
 from tg.errors import DataError, NoBars
+
+if TYPE_CHECKING:
+    from tg.ops.metrics import TgMetrics
+    from tg.ops.recovery import RecoveryMetrics
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +71,15 @@ class MarketData:
         cache: BytesCache,
         order: list[str],
         store_root: Path | None,
+        metrics: TgMetrics | None = None,
+        recovery: RecoveryMetrics | None = None,
     ) -> None:
+        from tg.ops.recovery import get_recovery_metrics
+
         self.chain = chain
         self.cache = cache
+        self.metrics = metrics or chain.metrics
+        self.recovery = recovery or get_recovery_metrics()
         self.order = order
         self.store_root = store_root if any(name != "local" for name in order) else None
 
@@ -76,10 +87,23 @@ class MarketData:
         """Validated daily bars of `symbol` in [start, end] (None: from the first / to the last)."""
         key = f"{KEY_VERSION}:{','.join(self.order)}:{symbol.canonical}:{adjustment}:{start or ''}:{end or ''}"
         raw = self._cached(key)
+        self.metrics.cache_lookup("bars", hit=raw is not None)
         if raw is not None:
             clean, quarantined = validate_bars(raw)
             return BarsAnswer(clean, quarantined, cache="hit", store="off" if self.store_root is None else "complete")
-        answer = self._fetch(symbol, start, end, adjustment)
+        began = time.perf_counter()
+        try:
+            answer = self._fetch(symbol, start, end, adjustment)
+        except NoBars:
+            raise  # nothing new anywhere: not a failure
+        except DataError as exc:
+            self.metrics.record_operation(self.recovery, "fetch", False, time.perf_counter() - began, error=str(exc))
+            raise
+        # stored bars served because the top-up failed: the fetch itself failed
+        ok = answer.store != "stale"
+        self.metrics.record_operation(
+            self.recovery, "fetch", ok, time.perf_counter() - began, error=None if ok else answer.refresh_error
+        )
         self.cache.set(key, encode_barset(answer.bars))
         answer.bars, answer.quarantined = validate_bars(answer.bars)
         return answer

@@ -23,14 +23,22 @@ from typing import Any
 
 from tg.errors import ArtifactError
 from tg.models.ensemble import Ensemble
-from tg.models.manifest import CURRENT, FORMAT, MANIFEST, load_verified, sha256_file
+from tg.models.manifest import (
+    CURRENT,
+    ENSEMBLE_FILE,
+    FORMAT,
+    MANIFEST,
+    META_FILE,
+    SAVE_LOCK,
+    STAGING_PREFIX,
+    current_version_dir,
+    load_verified,
+    required_files,
+    sha256_file,
+)
 from tg.models.members.base import Member, member_class
 from tg.ops.atomic import atomic_write_bytes
 from tg.ops.json_safe import finite
-
-ENSEMBLE_FILE = "ensemble.json"
-LOCK_FILE = ".save.lock"
-META_FILE = "meta.json"
 
 
 def new_version(now: datetime | None = None) -> str:
@@ -49,7 +57,7 @@ def save_model(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], versi
 def _save_lock(models_dir: Path) -> Iterator[None]:
     """One save at a time per models directory (a second `tg train` waits), so clearing the `.tmp-*`
     left by a killed save never removes one that another process is writing."""
-    with open(models_dir / LOCK_FILE, "a+b") as handle:
+    with open(models_dir / SAVE_LOCK, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -58,10 +66,43 @@ def _save_lock(models_dir: Path) -> Iterator[None]:
 
 
 def _save_locked(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], version: str) -> Path:
-    for stale in models_dir.glob(".tmp-*"):
+    for stale in models_dir.glob(f"{STAGING_PREFIX}*"):
         shutil.rmtree(stale, ignore_errors=True)
-    staging = models_dir / f".tmp-{version}"
-    staging.mkdir()
+    staging = models_dir / f"{STAGING_PREFIX}{version}"
+    try:
+        staging.mkdir()
+        _write_version(staging, ensemble, meta, version)
+        final = models_dir / version
+        os.replace(staging, final)
+        _fsync_dir(models_dir)
+    except BaseException as exc:  # a full disk, an interrupt: never leave the partial save behind
+        shutil.rmtree(staging, ignore_errors=True)
+        if not isinstance(exc, OSError):
+            raise
+        raise ArtifactError(
+            f"cannot save model {version} in {models_dir}: {exc.strerror or exc}; "
+            f"the partial save was removed, {_current_name(models_dir)} stays current"
+        ) from exc
+    try:
+        atomic_write_bytes(models_dir / CURRENT, (version + "\n").encode("ascii"))
+    except OSError as exc:
+        raise ArtifactError(
+            f"model {version} was saved in {final} but {models_dir / CURRENT} could not be switched to it "
+            f"({exc.strerror or exc}); {_current_name(models_dir)} stays current"
+        ) from exc
+    return final
+
+
+def _current_name(models_dir: Path) -> str:
+    try:
+        current = current_version_dir(models_dir)
+    except ArtifactError:
+        current = None
+    return f"model {current.name}" if current is not None else "no model"
+
+
+def _write_version(staging: Path, ensemble: Ensemble, meta: dict[str, Any], version: str) -> None:
+    """Every file of the model, fsynced, then its manifest (last, atomically)."""
     kinds: dict[str, str] = {}
     for member in ensemble.members.values():
         kinds.update(member.save(staging))
@@ -69,6 +110,9 @@ def _save_locked(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], ver
     kinds[ENSEMBLE_FILE] = "forecaster"
     (staging / META_FILE).write_text(json.dumps(finite(meta), indent=1, default=str), encoding="utf-8")
     kinds[META_FILE] = "meta"
+    missing = set(required_files(list(ensemble.members))) - set(kinds)
+    if missing:  # a member that writes other files than the format names: refuse to save it
+        raise ArtifactError(f"model {version}: the members did not write {', '.join(sorted(missing))}")
     files = {}
     for name, kind in sorted(kinds.items()):
         path = staging / name
@@ -86,11 +130,6 @@ def _save_locked(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], ver
         "versions": meta.get("versions"),
     }
     atomic_write_bytes(staging / MANIFEST, json.dumps(finite(manifest), indent=1, default=str).encode("utf-8"))
-    final = models_dir / version
-    os.replace(staging, final)
-    _fsync_dir(models_dir)
-    atomic_write_bytes(models_dir / CURRENT, (version + "\n").encode("ascii"))
-    return final
 
 
 def load_model(models_dir: Path) -> tuple[Ensemble, dict[str, Any], str]:

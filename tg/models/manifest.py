@@ -7,6 +7,10 @@ Layout under `models_saved/`:
 
 `kind` is one of ensemble, forecaster, scaler, meta. Only the standard library is used here, so
 `tg health` can verify artifacts without importing numpy or torch.
+
+The format names the files a loadable model needs (`required_files`): `ensemble.json`,
+`meta.json` and every file of each member the manifest lists. A manifest without one of them is
+refused, so "intact" here means "predict can load it", not only "what is listed matches".
 """
 
 from __future__ import annotations
@@ -17,12 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tg.errors import ArtifactError
+from tg.errors import ArtifactError, NoModel
 
 FORMAT = "tg-model/1"
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+ENSEMBLE_FILE = "ensemble.json"
+META_FILE = "meta.json"
+SAVE_LOCK = ".save.lock"  # held by a save; see `tg.models.artifacts`
+STAGING_PREFIX = ".tmp-"  # a save in progress, or the leftover of one that was killed
 KINDS = ("ensemble", "forecaster", "scaler", "meta")
+# The files each member writes (the member modules take their names from here).
+MEMBER_FILES: dict[str, tuple[str, ...]] = {
+    "gbm": ("gbm_classifier.txt", "gbm_regressor.txt"),
+    "linear": ("linear.json",),
+    "gru": ("gru.safetensors", "gru_scaler.json"),
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,14 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def required_files(members: list[str]) -> list[str]:
+    """Every file a `tg-model/1` model of these members must list in its manifest."""
+    files = [ENSEMBLE_FILE, META_FILE]
+    for name in members:
+        files.extend(MEMBER_FILES[name])
+    return files
 
 
 def current_version_dir(models_dir: Path) -> Path | None:
@@ -88,6 +110,12 @@ def read_manifest(model_dir: Path) -> Manifest:
         raise ArtifactError(f"model {model_dir.name}: manifest.json is unreadable ({exc})") from exc
     if not isinstance(raw, dict) or raw.get("format") != FORMAT or not isinstance(raw.get("files"), dict):
         raise ArtifactError(f"model {model_dir.name}: manifest.json is not a {FORMAT} manifest")
+    members = raw.get("members")
+    if not isinstance(members, list) or not members or not all(m in MEMBER_FILES for m in members):
+        raise ArtifactError(
+            f"model {model_dir.name}: manifest.json names no valid members ({members!r}; "
+            f"known: {', '.join(MEMBER_FILES)})"
+        )
     files = []
     for rel, meta in sorted(raw["files"].items()):
         if not isinstance(meta, dict) or Path(rel).is_absolute() or ".." in Path(rel).parts:
@@ -96,6 +124,13 @@ def read_manifest(model_dir: Path) -> Manifest:
         if kind not in KINDS:
             raise ArtifactError(f"model {model_dir.name}: manifest entry {rel!r} has unknown kind {kind!r}")
         files.append(ArtifactFile(rel, str(meta.get("sha256", "")), int(meta.get("size", -1)), kind))
+    listed = {f.path for f in files}
+    absent = [name for name in required_files(members) if name not in listed]
+    if absent:
+        raise ArtifactError(
+            f"model {model_dir.name}: manifest.json does not list {', '.join(absent)} "
+            f"(required by {FORMAT} for members {', '.join(members)}): partial or forged manifest"
+        )
     return Manifest(str(raw.get("version", model_dir.name)), str(raw.get("trained_at", "")), tuple(files), raw)
 
 
@@ -117,26 +152,89 @@ def verify_files(model_dir: Path, manifest: Manifest, checksums: bool = True) ->
         path = model_dir / item.path
         try:
             size = path.stat().st_size
-        except OSError:
+        except FileNotFoundError:
             problems.append(f"{item.path}: missing")
+            continue
+        except OSError as exc:
+            problems.append(f"{item.path}: cannot be examined ({exc.strerror or exc})")
             continue
         if size != item.size:
             problems.append(f"{item.path}: size {size} != manifest {item.size} (truncated or replaced)")
-        elif checksums and sha256_file(path) != item.sha256:
+            continue
+        try:
+            if checksums:
+                digest = sha256_file(path)
+            else:  # sizes only, but a file predict could not open is still refused
+                with open(path, "rb"):
+                    digest = item.sha256
+        except OSError as exc:
+            problems.append(f"{item.path}: unreadable ({exc.strerror or exc})")
+            continue
+        if digest != item.sha256:
             problems.append(f"{item.path}: sha256 mismatch (tampered)")
-    return problems
+    return problems or _members_agree(model_dir, manifest)
+
+
+def _members_agree(model_dir: Path, manifest: Manifest) -> list[str]:
+    """The ensemble loads the members `ensemble.json` names: they must be the ones the manifest
+    declares (and so verified). Small JSON, read with the standard library."""
+    try:
+        doc = json.loads((model_dir / ENSEMBLE_FILE).read_text(encoding="utf-8"))
+        members = doc["members"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"{ENSEMBLE_FILE}: unreadable ({type(exc).__name__}: {exc})"]
+    declared = manifest.raw["members"]
+    if list(members) != list(declared):
+        return [
+            f"{ENSEMBLE_FILE} names members {', '.join(map(str, members))} but the manifest declares "
+            f"{', '.join(declared)}"
+        ]
+    return []
 
 
 def load_verified(models_dir: Path, checksums: bool = True) -> tuple[Path, Manifest]:
     """The current model directory and its manifest, refusing anything partial or tampered."""
     model_dir = current_version_dir(models_dir)
     if model_dir is None:
-        raise ArtifactError(no_current_message(models_dir))
+        raise NoModel(no_current_message(models_dir))
     manifest = read_manifest(model_dir)
     problems = verify_files(model_dir, manifest, checksums)
     if problems:
-        raise ArtifactError(
-            f"model {model_dir.name} refused: {problems[0]}"
-            + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
-        )
+        raise ArtifactError(refusal(model_dir.name, problems))
     return model_dir, manifest
+
+
+def refusal(version: str, problems: list[str] | tuple[str, ...]) -> str:
+    """One line refusing model `version` for its first problem (and how many more there are)."""
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"model {version} refused: {problems[0]}{more}"
+
+
+def leftover_saves(models_dir: Path) -> list[str]:
+    """Staging directories of saves that are not running (killed, or failed without cleaning up)."""
+    try:
+        staged = sorted(p.name for p in models_dir.glob(f"{STAGING_PREFIX}*") if p.is_dir())
+    except OSError:
+        return []
+    if not staged or save_in_progress(models_dir):
+        return []
+    return staged
+
+
+def save_in_progress(models_dir: Path) -> bool:
+    """True while another process holds the models directory's save lock."""
+    import fcntl
+
+    try:
+        handle = open(models_dir / SAVE_LOCK, "rb")  # noqa: SIM115 - closed below, lock or not
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False

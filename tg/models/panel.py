@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tg.data.symbols import parse_symbol
-from tg.errors import DataError
+from tg.errors import DataError, UnknownSymbol
 
 FIELDS = ("open", "high", "low", "close", "volume", "factor")
 
@@ -170,7 +170,7 @@ def _read_symbol(root: Path, name: str, length: int, fields: tuple[str, ...] = F
     """One symbol's fields placed on the full calendar (NaN outside its stored span)."""
     directory = root / "features" / name.lower()
     if not directory.is_dir():
-        raise DataError(f"panel: no data for {name} in {root} (missing {directory.name}/)")
+        raise UnknownSymbol(name, f"panel: no data for {name} in {root} (missing {directory.name}/)")
     out = {}
     for field in fields:
         path = directory / f"{field}.day.bin"

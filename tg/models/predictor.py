@@ -15,13 +15,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tg.data.local import LocalSource
-from tg.data.symbols import parse_symbol
-from tg.errors import ArtifactError, DataError
+from tg.data.symbols import Symbol, parse_symbol
+from tg.errors import ArtifactError, DataError, NoModel, UnknownSymbol
 from tg.models.artifacts import load_model
 from tg.models.dataset import Samples
 from tg.models.ensemble import Ensemble
@@ -30,9 +30,14 @@ from tg.models.labels import CLASS_NAMES, trailing_volatility
 from tg.models.panel import Panel, load_panel
 from tg.models.universe import trained_data_dir
 
+if TYPE_CHECKING:
+    from tg.ops.metrics import TgMetrics
+    from tg.ops.recovery import RecoveryMetrics
+
 LOOKBACK_DAYS = 300  # trading days of history loaded: the longest feature window is 120 trading days
 MIN_HISTORY = 130  # trading days a symbol needs before `as_of`
-CACHE_SECONDS = 5.0
+CACHE_SECONDS = 5.0  # the playbook's answer cache
+MAX_ANSWERS = 4096  # cached answers kept at most (expired ones are dropped first)
 STALE_AFTER_DAYS = 2  # weekdays without a bar before the data counts as stale (a one-day holiday is not)
 WINDOW_SECONDS = 60.0  # how long loaded bars and features serve further predictions (new bars arrive daily)
 MAX_WINDOWS = 4
@@ -53,23 +58,55 @@ class Answer:
 
 
 class Predictor:
-    def __init__(self, models_dir: Path, data_dir: Path | None = None, clock: Any = time.monotonic) -> None:
-        """`data_dir` None: read bars from the directory the model was trained on."""
-        self.ensemble, self.meta, self.version = load_model(models_dir)
+    def __init__(
+        self,
+        models_dir: Path,
+        data_dir: Path | None = None,
+        clock: Any = time.monotonic,
+        metrics: TgMetrics | None = None,
+        cache_seconds: float = CACHE_SECONDS,
+        recovery: RecoveryMetrics | None = None,
+    ) -> None:
+        """`data_dir` None: read bars from the directory the model was trained on. A refused model
+        counts in `tg_model_load_errors_total`; answers in `tg_prediction_latency_seconds`; computed
+        answers and failures as `predict` operations in the recovery metrics."""
+        from tg.ops.metrics import process_metrics
+        from tg.ops.recovery import get_recovery_metrics
+
+        self.metrics = metrics or process_metrics()
+        self.recovery = recovery or get_recovery_metrics()
+        try:
+            self.ensemble, self.meta, self.version = load_model(models_dir)
+        except NoModel:
+            raise
+        except ArtifactError:
+            self.metrics.model_load_errors.inc()
+            raise
         self.data_dir = data_dir or trained_data_dir(self.meta)
         self.universe: list[str] = list(self.meta["data"]["universe"])
         self.features: list[str] = list(self.meta["features"])
         self._clock = clock
+        self.cache_seconds = cache_seconds
         self._cache: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
         self._calendar_cache: np.ndarray = np.array([], dtype="datetime64[D]")
         self._calendar_of: Path | None = None
         self._windows: OrderedDict[tuple[str | None, date | None], _Window] = OrderedDict()
 
     def predict(self, symbol_text: str, as_of: date | None = None, today: date | None = None) -> Answer:
+        """The answer for one symbol; a data failure (not an unknown symbol) counts as a failed `predict`."""
         began = time.perf_counter()
         symbol = parse_symbol(symbol_text)
         if symbol.is_index:
             raise DataError(f"{symbol} is an index: predictions are for stocks")
+        try:
+            return self._predict(symbol, as_of, today, began)
+        except UnknownSymbol:
+            raise
+        except DataError as exc:
+            self.metrics.record_operation(self.recovery, "predict", False, time.perf_counter() - began, error=str(exc))
+            raise
+
+    def _predict(self, symbol: Symbol, as_of: date | None, today: date | None, began: float) -> Answer:
         window = self._window(symbol.qlib, as_of)
         panel = window.panel
         row = panel.symbols.index(symbol.qlib)
@@ -80,7 +117,10 @@ class Predictor:
         last_bar = panel.dates[t].astype(object)
         key = (self.version, symbol.qlib, str(as_of), str(last_bar))
         hit = self._cache.get(key)
-        if hit and self._clock() - hit[0] < CACHE_SECONDS:
+        fresh = hit is not None and self._clock() - hit[0] < self.cache_seconds
+        self.metrics.cache_lookup("predictions", hit=fresh)
+        if hit is not None and fresh:
+            self.metrics.prediction_latency.observe(time.perf_counter() - began)
             return Answer(hit[1], cached=True)
         history = int(np.isfinite(panel.close[row, : t + 1]).sum())
         if history < MIN_HISTORY:
@@ -106,9 +146,20 @@ class Predictor:
                 "stale": is_stale(calendar, panel.dates[t], as_of, today or date.today()),
             },
         )
-        result["latency_ms"] = round((time.perf_counter() - began) * 1000, 1)
-        self._cache[key] = (self._clock(), result)
+        elapsed = time.perf_counter() - began
+        result["latency_ms"] = round(elapsed * 1000, 1)
+        self._remember(key, result)
+        self.metrics.prediction_latency.observe(elapsed)
+        self.metrics.record_operation(self.recovery, "predict", True, elapsed)
         return Answer(result)
+
+    def _remember(self, key: tuple[str, ...], result: dict[str, Any]) -> None:
+        now = self._clock()
+        if len(self._cache) >= MAX_ANSWERS:  # a long-running server asked about many symbols and dates
+            self._cache = {k: v for k, v in self._cache.items() if now - v[0] < self.cache_seconds}
+            while len(self._cache) >= MAX_ANSWERS:
+                self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = (now, result)
 
     def _calendar(self) -> np.ndarray:
         """The trading calendar of the data directory, read again when the directory changes."""
@@ -145,9 +196,10 @@ class Predictor:
 def _load(root: Path, names: list[str], start: date, end: date | None, wanted: str) -> Panel:
     try:
         return load_panel(root, names, start, end)
-    except DataError as exc:
-        if wanted.lower() in str(exc).lower():
-            raise DataError(f"unknown symbol {parse_symbol(wanted).canonical}: no data for it in {root}") from exc
+    except UnknownSymbol as exc:
+        if exc.symbol == wanted:
+            canonical = parse_symbol(wanted).canonical
+            raise UnknownSymbol(wanted, f"unknown symbol {canonical}: no data for it in {root}") from exc
         raise
 
 

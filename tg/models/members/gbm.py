@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from tg.models.dataset import Samples
+from tg.models.manifest import MEMBER_FILES
 from tg.models.members.base import MemberOutput, Progress
 from tg.models.metrics import mean_rank_ic
 
 PATIENCE = 50
-CLASSIFIER = "gbm_classifier.txt"
-REGRESSOR = "gbm_regressor.txt"
+CLASSIFIER, REGRESSOR = MEMBER_FILES["gbm"]
 
 
 class GbmMember:

@@ -15,10 +15,10 @@ import numpy as np
 
 from tg.models.calibration import softmax
 from tg.models.dataset import Samples, Standardizer
+from tg.models.manifest import MEMBER_FILES
 from tg.models.members.base import MemberOutput, Progress
 
-WEIGHTS = "gru.safetensors"
-SCALER = "gru_scaler.json"
+WEIGHTS, SCALER = MEMBER_FILES["gru"]
 
 
 class GruMember:
@@ -118,10 +118,11 @@ class GruMember:
         return MemberOutput(np.concatenate(probs), np.concatenate(scores))
 
     def save(self, directory: Path) -> dict[str, str]:
-        from safetensors.numpy import save_file
+        from safetensors.numpy import save
 
         assert self.scaler is not None
-        save_file(self.weights, str(directory / WEIGHTS))
+        # serialised in memory and written by Python, so a full disk is an OSError like every other file's
+        (directory / WEIGHTS).write_bytes(save(self.weights))
         doc = {"scaler": self.scaler.to_dict(), "hidden": self.hidden, "length": self.length}
         (directory / SCALER).write_text(json.dumps(doc), encoding="utf-8")
         return {WEIGHTS: "ensemble", SCALER: "scaler"}

@@ -11,9 +11,10 @@ import numpy as np
 
 from tg.models.calibration import softmax
 from tg.models.dataset import Samples, Standardizer
+from tg.models.manifest import MEMBER_FILES
 from tg.models.members.base import MemberOutput, Progress
 
-FILE = "linear.json"
+(FILE,) = MEMBER_FILES["linear"]
 
 
 class LinearMember:

@@ -1,0 +1,1 @@
+"""`tg serve`: the HTTP server an on-call engineer relies on (probes, metrics, API, dashboard)."""

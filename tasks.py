@@ -27,8 +27,8 @@ def lint(c: Context) -> None:
 
 @task
 def test(c: Context) -> None:
-    """The test suite (the README's test command)."""
-    c.run(f"{PY} -m pytest -q")
+    """The test suite (the README's test command: system packages, then pytest)."""
+    c.run("scripts/test")
 
 
 @task
@@ -42,7 +42,8 @@ def preflight(c: Context) -> None:
 
 @task
 def bench(c: Context) -> None:
-    """Startup, data and model benchmarks (benchmarks/*.py; quality.py is separate: ~10 minutes)."""
+    """Startup, data, model and server benchmarks (benchmarks/*.py; quality.py is separate: ~10 minutes)."""
     c.run(f"{PY} benchmarks/startup.py")
     c.run(f"{PY} benchmarks/data.py")
     c.run(f"{PY} benchmarks/models.py")
+    c.run(f"{PY} benchmarks/serve.py")

@@ -65,10 +65,9 @@ def _load(overrides: list[str] | None, *, command: str, creates_dirs: bool = Fal
     loaded = load_config(overrides or [])
     _logging(loaded, creates_dirs)
     if records:
-        from tg.commands.metrics import recovery_metrics
-        from tg.ops.recovery import use_recovery_metrics
+        from tg.ops.recovery import configured, use_recovery_metrics
 
-        use_recovery_metrics(recovery_metrics(loaded, flush_interval_s=0))
+        use_recovery_metrics(configured(loaded.cfg.recovery, loaded.path("logs"), flush_interval_s=0))
     log.debug("command %s (config cache %s)", command, "hit" if loaded.cache_hit else "miss")
     return loaded
 
@@ -264,7 +263,7 @@ def serve(overrides: Overrides = None) -> None:
     """Serve /healthz, /readyz, /metrics, the API and the dashboard in the foreground (SIGTERM stops it)."""
     from tg.commands.serve import run_serve
 
-    run_serve(_load(overrides, command="serve", creates_dirs=True), overrides or [])
+    raise typer.Exit(run_serve(_load(overrides, command="serve", creates_dirs=True), overrides or []))
 
 
 @metrics_app.command("export")

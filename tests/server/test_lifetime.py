@@ -69,11 +69,12 @@ def test_the_cache_and_the_breaker_live_as_long_as_the_server(
     assert 'tg_consecutive_failures{operation="fetch"} 4.0' in served.get("/metrics").text
 
 
+@pytest.mark.parametrize("http_server", ["granian", "uvicorn"])
 def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
-    trained_project: Path, serve_project: list[Served], recorded_server: RecordedServer
+    trained_project: Path, serve_project: list[Served], recorded_server: RecordedServer, http_server: str
 ) -> None:
     recorded_server.route(KLINE, sample("tencent-fqkline-day-index.txt"), delay=1.5)
-    served = start_server(trained_project, *remote(recorded_server))
+    served = start_server(trained_project, *remote(recorded_server), f"serve.http_server={http_server}")
     serve_project.append(served)
     answers: list[httpx.Response] = []
     slow = threading.Thread(target=lambda: answers.append(served.get("/api/v1/bars/SH000001")))
@@ -90,8 +91,13 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
     assert "fetch" in stored["buckets"]  # flushed at shutdown
 
 
-def test_ctrl_c_is_an_interrupt(trained_project: Path, serve_project: list[Served]) -> None:
-    served = start_server(trained_project)
+@pytest.mark.parametrize("http_server", ["granian", "uvicorn"])
+def test_ctrl_c_is_an_interrupt(trained_project: Path, serve_project: list[Served], http_server: str) -> None:
+    served = start_server(trained_project, f"serve.http_server={http_server}")
+    assert served.get("/api/v1/predict/600519").status_code == 200
+    assert served.get("/api/v1/predict/600519").json()["cached"] is True
+    assert "tg_http_requests_total" in served.get("/metrics").text
+    assert served.get("/readyz").status_code == 200
     code, err = served.stop(signal.SIGINT)
     assert code == 130 and "interrupted" in err
 

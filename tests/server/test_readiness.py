@@ -55,9 +55,7 @@ def test_tampered_model_is_not_ready_until_restored(served: Served) -> None:
     assert served.get("/api/v1/predict/600519").status_code == 200
 
 
-def test_unreadable_model_file_is_not_ready_until_readable(
-    trained_project: Path, serve_project: list[Served]
-) -> None:
+def test_unreadable_model_file_is_not_ready_until_readable(trained_project: Path, serve_project: list[Served]) -> None:
     served = start_server(trained_project, wrap=without_file_permission_override())
     serve_project.append(served)
     assert served.get("/readyz").status_code == 200

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tg.config.loader import LoadedConfig
-from tg.ops.recovery import RecoveryMetrics
+from tg.ops.recovery import configured
 
 
 @dataclass
@@ -29,20 +29,7 @@ class ExportResult:
         )
 
 
-def recovery_metrics(loaded: LoadedConfig, flush_interval_s: float | None = None) -> RecoveryMetrics:
-    """The recovery metrics of this installation (`<logs>/recovery/`), as configured."""
-    rc = loaded.cfg.recovery
-    return RecoveryMetrics(
-        loaded.path("logs") / "recovery",
-        retention_hours=rc.retention_hours,
-        flush_interval_s=rc.flush_interval_s if flush_interval_s is None else flush_interval_s,
-        max_consecutive_failures=rc.max_consecutive_failures,
-        degraded_below=rc.degraded_below,
-        unhealthy_below=rc.unhealthy_below,
-    )
-
-
 def run_metrics_export(loaded: LoadedConfig, output: str | None) -> ExportResult:
     path = Path(output) if output else loaded.path("logs") / "recovery" / "export.json"
-    export = recovery_metrics(loaded).export_metrics(path)
+    export = configured(loaded.cfg.recovery, loaded.path("logs")).export_metrics(path)
     return ExportResult(path, export)

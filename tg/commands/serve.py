@@ -7,15 +7,15 @@ from tg.config.loader import LoadedConfig
 from tg.errors import ConfigError
 
 
-def run_serve(loaded: LoadedConfig, overrides: list[str]) -> None:
-    """Refuse an unsafe or disabled configuration, then serve in the foreground until a signal."""
+def run_serve(loaded: LoadedConfig, overrides: list[str]) -> int:
+    """Refuse an unsafe or disabled configuration, then serve in the foreground until a signal;
+    the exit code (0 after SIGTERM, 130 after Ctrl-C)."""
     from prometheus_client import CollectorRegistry
 
-    from tg.commands.metrics import recovery_metrics
     from tg.ops.metrics import TgMetrics, use_process_metrics
-    from tg.ops.recovery import use_recovery_metrics
+    from tg.ops.recovery import configured, use_recovery_metrics
     from tg.server.app import build_app
-    from tg.server.run import bind, run
+    from tg.server.run import check_port, serve_forever
     from tg.server.state import ServerState
 
     serve = loaded.cfg.serve
@@ -28,16 +28,11 @@ def run_serve(loaded: LoadedConfig, overrides: list[str]) -> None:
         raise ConfigError(
             f"refusing to bind {serve.host} without an API key: set TRADING_METRICS_API_KEY, or bind 127.0.0.1"
         )
-    sock = bind(serve.host, serve.port)
+    check_port(serve.host, serve.port)  # one clear line before seconds of model loading
     metrics = TgMetrics(CollectorRegistry(auto_describe=True))
     use_process_metrics(metrics)  # anything recording "for this process" lands in what /metrics shows
-    recovery = recovery_metrics(loaded)  # batched writes: flushed every recovery.flush_interval_s and at exit
+    # batched writes: flushed every recovery.flush_interval_s and at exit
+    recovery = configured(loaded.cfg.recovery, loaded.path("logs"))
     use_recovery_metrics(recovery)
     state = ServerState(loaded, overrides, metrics, recovery)
-    run(
-        build_app(state),
-        sock,
-        access_log=serve.access_log,
-        max_connections=serve.max_connections,
-        graceful_timeout_s=serve.graceful_timeout_s,
-    )
+    return serve_forever(build_app(state), serve)

@@ -63,11 +63,15 @@ class ServeConfig:
     metrics_enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+    # granian (Rust HTTP layer, the faster; see tg/server/run.py) or uvicorn
+    http_server: str = "granian"
     # required on /api/v1/* and / when set (header X-API-Key or Authorization: Bearer), and for
     # /metrics from other hosts; binding beyond loopback without it is refused
     api_key: str = ""
     # /api/v1/predict answers are reused for this long (the playbook's 5-second cache)
     predict_cache_s: float = 5.0
+    # /metrics is rendered at most once per this many seconds (0: on every scrape)
+    metrics_cache_s: float = 1.0
     # connections served at once; more are answered 503
     max_connections: int = 1024
     # requests whose header block is larger are answered 431

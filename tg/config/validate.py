@@ -51,6 +51,8 @@ def validate(cfg: AppConfig) -> None:
     need(bool(cfg.serve.host.strip()), "serve.host", "must not be empty")
     sv = cfg.serve
     need(sv.predict_cache_s >= 0, "serve.predict_cache_s", "must be >= 0 (0 disables the answer cache)")
+    need(sv.http_server in ("granian", "uvicorn"), "serve.http_server", "must be granian or uvicorn")
+    need(sv.metrics_cache_s >= 0, "serve.metrics_cache_s", "must be >= 0 (0 renders on every scrape)")
     need(sv.max_connections >= 1, "serve.max_connections", "must be >= 1")
     need(sv.max_header_bytes >= 1024, "serve.max_header_bytes", "must be >= 1024")
     need(sv.graceful_timeout_s > 0, "serve.graceful_timeout_s", "must be > 0")

@@ -116,9 +116,10 @@ class Predictor:
         t = int(traded[-1])
         last_bar = panel.dates[t].astype(object)
         key = (self.version, symbol.qlib, str(as_of), str(last_bar))
-        hit = self._cache.get(key)
+        hit = self._cache.get(key) if self.cache_seconds > 0 else None
         fresh = hit is not None and self._clock() - hit[0] < self.cache_seconds
-        self.metrics.cache_lookup("predictions", hit=fresh)
+        if self.cache_seconds > 0:
+            self.metrics.cache_lookup("predictions", hit=fresh)
         if hit is not None and fresh:
             self.metrics.prediction_latency.observe(time.perf_counter() - began)
             return Answer(hit[1], cached=True)
@@ -148,7 +149,8 @@ class Predictor:
         )
         elapsed = time.perf_counter() - began
         result["latency_ms"] = round(elapsed * 1000, 1)
-        self._remember(key, result)
+        if self.cache_seconds > 0:
+            self._remember(key, result)
         self.metrics.prediction_latency.observe(elapsed)
         self.metrics.record_operation(self.recovery, "predict", True, elapsed)
         return Answer(result)

@@ -17,3 +17,10 @@ def finite(value: Any) -> Any:
     if hasattr(value, "item") and hasattr(value, "dtype"):  # a numpy scalar
         return finite(value.item())
     return value
+
+
+def strict_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON of `value` with non-finite numbers as null (the server's response bodies)."""
+    import json
+
+    return json.dumps(finite(value), allow_nan=False, separators=(",", ":"), default=str).encode()

@@ -21,11 +21,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tg.ops.atomic import atomic_write_bytes
 from tg.ops.json_safe import finite
 from tg.ops.redact import redact_url
+
+if TYPE_CHECKING:
+    from tg.config.schema import RecoveryConfig
 
 logger = logging.getLogger(__name__)
 
@@ -512,6 +515,19 @@ def _reject_constant(name: str) -> float:
 
 
 # -- the process-wide instance --
+
+def configured(node: RecoveryConfig, logs_dir: Path, flush_interval_s: float | None = None) -> RecoveryMetrics:
+    """The recovery metrics of an installation: `<logs>/recovery/`, with the `recovery` config node's
+    settings (`flush_interval_s` overrides the node's: 0 for a command that writes at once)."""
+    return RecoveryMetrics(
+        logs_dir / "recovery",
+        retention_hours=node.retention_hours,
+        flush_interval_s=node.flush_interval_s if flush_interval_s is None else flush_interval_s,
+        max_consecutive_failures=node.max_consecutive_failures,
+        degraded_below=node.degraded_below,
+        unhealthy_below=node.unhealthy_below,
+    )
+
 
 _process: RecoveryMetrics | None = None
 _process_lock = threading.Lock()

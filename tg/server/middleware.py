@@ -23,6 +23,7 @@ class ServedRequests:
         self.app = app
         self.metrics = metrics
         self.max_header_bytes = max_header_bytes
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labelled children, looked up once
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -45,8 +46,16 @@ class ServedRequests:
                 await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.http_requests.labels(route, method if method in METHODS else "other", str(status)).inc()
-            self.metrics.http_latency.labels(route).observe(time.perf_counter() - began)
+            key = (route, method if method in METHODS else "other", status)
+            series = self._series.get(key)
+            if series is None:
+                series = (
+                    self.metrics.http_requests.labels(key[0], key[1], str(status)),
+                    self.metrics.http_latency.labels(route),
+                )
+                self._series[key] = series
+            series[0].inc()
+            series[1].observe(time.perf_counter() - began)
 
 
 async def _reply(send: Any, status: int, body: dict[str, Any]) -> None:

@@ -72,6 +72,7 @@ class ModelWatch:
         self._predictor: Any = None
         self.load_error = ""  # why the verified model could not be loaded (features changed, say)
         self.loaded_at: float | None = None
+        self.generation = 0  # changes whenever the predictor is loaded, replaced or dropped
 
     def refresh(self, force: bool = False) -> ModelInspection:
         """The inspection of the model on disk, re-done when its files changed (blocking: hashes
@@ -94,11 +95,13 @@ class ModelWatch:
         if not inspection.ready or inspection.manifest is None:
             if self._predictor is not None:
                 log.warning("model unloaded: %s", inspection.refused)
+                self.generation += 1
             self._predictor, self.load_error = None, ""
             return
         version = inspection.manifest.version
         if self._predictor is not None and self._predictor.version == version:
             return
+        self.generation += 1
         try:
             self._predictor = self._load()
             self.load_error, self.loaded_at = "", time.time()

@@ -7,7 +7,6 @@ and a re-composition of the config tree), at most once per `serve.readiness_inte
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -89,27 +88,36 @@ def check_data(watch: DataWatch, max_lag_sessions: int, now: datetime | None = N
 
 
 class ConfigWatch:
-    """Whether the installed config tree still composes with the server's overrides."""
+    """Whether the installed config tree still composes with the server's overrides: re-composed
+    when a file of the tree (or `.env`) changes, known by its stat signature otherwise."""
 
-    def __init__(self, compose: Callable[[], Any], interval_s: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, compose: Callable[[], Any], files: Callable[[], list[Path]]) -> None:
         self._compose = compose
-        self.interval_s = interval_s
-        self._clock = clock
+        self._files = files
         self._lock = threading.Lock()
-        self._checked_at = float("-inf")
+        self._signature: tuple[Any, ...] | None = None
         self._result = CheckResult("config", Verdict.ok, "composed and validated at start")
 
     def check(self) -> CheckResult:
         with self._lock:
-            if self._clock() - self._checked_at < self.interval_s:
+            signature = tuple(_stat_or_none(path) for path in self._files())
+            if signature == self._signature:
                 return self._result
-            self._checked_at = self._clock()
+            self._signature = signature
             try:
                 self._compose()
                 self._result = CheckResult("config", Verdict.ok, "composes and validates")
             except ConfigError as exc:
                 self._result = CheckResult("config", Verdict.fail, str(exc))
             return self._result
+
+
+def _stat_or_none(path: Path) -> tuple[Any, ...] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def readiness(model: CheckResult, data: CheckResult, config: CheckResult) -> Readiness:

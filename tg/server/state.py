@@ -8,6 +8,7 @@ live for the process, which is where caches and breakers start to matter.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ from tg.checks.base import CheckResult, Verdict
 from tg.config.loader import LoadedConfig, load_config
 from tg.data.market import MarketData
 from tg.errors import ArtifactError, DataError, UnknownSymbol
+from tg.ops.json_safe import strict_json
 from tg.ops.metrics import OPERATIONS, TgMetrics, counted
 from tg.ops.recovery import RecoveryMetrics
 from tg.server.model_watch import ModelWatch
@@ -31,6 +33,7 @@ from tg.server.readiness import ConfigWatch, DataWatch, Readiness, check_data, c
 log = logging.getLogger(__name__)
 
 LAST_ANSWERS = 1024  # symbols whose last good answer is kept for the stale fallback
+MAX_ANSWERS = 4096  # rendered answers in the 5-second cache (expired ones are dropped first)
 
 
 class ServerState:
@@ -50,9 +53,11 @@ class ServerState:
         self._data_dir = configured_data_dir(loaded)
         self.watch = ModelWatch(loaded.path("models"), self._load_predictor, serve.readiness_interval_s)
         self.data = DataWatch(self.data_dir)
-        self.config = ConfigWatch(lambda: load_config(overrides, cwd=loaded.cwd), serve.readiness_interval_s)
+        self.config = ConfigWatch(lambda: load_config(overrides, cwd=loaded.cwd), self._config_files)
         self.recent: deque[dict[str, Any]] = deque(maxlen=serve.recent_predictions)
         self._last_answers: OrderedDict[tuple[str, str | None], dict[str, Any]] = OrderedDict()
+        # (canonical symbol, as_of) -> (expires at, model generation, rendered answer); read by the event loop
+        self._answers: dict[tuple[str, str | None], tuple[float, int, bytes]] = {}
         self._market: MarketData | None = None
         self._market_lock = threading.Lock()
         # the predictor keeps caches that are not thread-safe: one thread runs every prediction
@@ -68,6 +73,7 @@ class ServerState:
         from tg.data.factory import source_order
 
         metrics.prepare(source_order(loaded))
+        self._prediction_hits = metrics.cache_hits.labels("predictions")
         self._install_gauges()
 
     # ---- the model -------------------------------------------------------------------------
@@ -79,9 +85,13 @@ class ServerState:
             self.loaded.path("models"),
             self._data_dir,
             metrics=self.metrics,
-            cache_seconds=self.loaded.cfg.serve.predict_cache_s,
+            cache_seconds=0,  # the server keeps the answer cache (rendered bytes), see cached_answer
             recovery=self.recovery,
         )
+
+    def _config_files(self) -> list[Path]:
+        """What the composed config is made of: every file of the tree, and `.env` in the working dir."""
+        return [*sorted(p for p in self.loaded.conf_dir.rglob("*.yaml")), self.loaded.cwd / ".env"]
 
     def data_dir(self) -> Path:
         """The data the model reads: `data.root` when configured, else the model's training data."""
@@ -124,18 +134,34 @@ class ServerState:
         self._monitor = threading.Thread(target=monitor, name="tg-readiness", daemon=True)
         self._monitor.start()
 
-    def predict(self, symbol: str, as_of: str | None) -> dict[str, Any]:
-        """The current model's answer (blocking; runs on the prediction thread). When the model
-        cannot answer, the last good answer for the symbol comes back marked stale."""
+    def cached_answer(self, symbol: str, as_of: str | None) -> bytes | None:
+        """The rendered answer for `symbol` (any spelling) and `as_of` while it is younger than
+        `serve.predict_cache_s` and the model has not changed since; None otherwise (no I/O: the
+        event loop calls it for every prediction request)."""
+        began = time.perf_counter()
+        canonical = _canonical(symbol)
+        hit = self._answers.get((canonical, as_of)) if canonical is not None else None
+        if hit is None or hit[0] < time.monotonic() or hit[1] != self.watch.generation:
+            return None
+        self._prediction_hits.inc()
+        self.metrics.prediction_latency.observe(time.perf_counter() - began)
+        return hit[2]
+
+    def predict(self, symbol: str, as_of: str | None) -> bytes:
+        """The current model's answer as JSON (blocking; runs on the prediction thread). When the
+        model cannot answer, the last good answer for the symbol comes back marked stale."""
         from tg.commands.predict import parse_as_of
         from tg.data.symbols import parse_symbol
 
+        cached = self.cached_answer(symbol, as_of)
+        if cached is not None:
+            return cached
         canonical = parse_symbol(symbol).canonical  # a bad spelling is a usage error, never stale
         day = parse_as_of(as_of)
-        key = (canonical, as_of)
+        self.metrics.cache_lookup("predictions", hit=False)
         began = time.perf_counter()
         self.watch.refresh()
-        predictor = self.watch.predictor
+        generation, predictor = self.watch.generation, self.watch.predictor
         try:
             if predictor is None:
                 inspection = self.watch.inspection
@@ -149,18 +175,28 @@ class ServerState:
                 self.metrics.record_operation(
                     self.recovery, "predict", False, time.perf_counter() - began, error=str(exc)
                 )
-            stale = self._stale_answer(key, str(exc))
+            stale = self._stale_answer((canonical, as_of), str(exc))
             if stale is None:
                 raise
-            return stale
-        data = {**answer.data, "cached": answer.cached, "stale": False}
+            return strict_json(stale)
+        self._remember((canonical, as_of), answer.data)
+        self.recent.appendleft(_brief({**answer.data, "cached": False}))
+        ttl = self.loaded.cfg.serve.predict_cache_s
+        if ttl > 0:
+            if len(self._answers) >= MAX_ANSWERS:
+                now = time.monotonic()
+                self._answers = {k: v for k, v in self._answers.items() if v[0] >= now}
+            cached_body = strict_json({**answer.data, "cached": True, "stale": False})
+            self._answers[(canonical, as_of)] = (time.monotonic() + ttl, generation, cached_body)
+        return strict_json({**answer.data, "cached": False, "stale": False})
+
+    def _remember(self, key: tuple[str, str | None], answer: dict[str, Any]) -> None:
+        """Keep the last good answer per symbol for the stale fallback."""
         with self._answers_lock:
-            self._last_answers[key] = answer.data
+            self._last_answers[key] = answer
             self._last_answers.move_to_end(key)
             while len(self._last_answers) > LAST_ANSWERS:
                 self._last_answers.popitem(last=False)
-        self.recent.appendleft(_brief(data))
-        return data
 
     def _stale_answer(self, key: tuple[str, str | None], reason: str) -> dict[str, Any] | None:
         with self._answers_lock:
@@ -316,6 +352,18 @@ class ServerState:
             self._monitor.join(timeout=5)
         self.predict_pool.shutdown(wait=True, cancel_futures=True)
         self.recovery.close()
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(text: str) -> str | None:
+    """`600519.SH` for any accepted spelling (None for what is not a symbol): one cache entry per stock."""
+    from tg.data.symbols import parse_symbol
+    from tg.errors import UsageError
+
+    try:
+        return parse_symbol(text).canonical
+    except UsageError:
+        return None
 
 
 def _brief(answer: dict[str, Any]) -> dict[str, Any]:

@@ -516,6 +516,7 @@ def _reject_constant(name: str) -> float:
 
 # -- the process-wide instance --
 
+
 def configured(node: RecoveryConfig, logs_dir: Path, flush_interval_s: float | None = None) -> RecoveryMetrics:
     """The recovery metrics of an installation: `<logs>/recovery/`, with the `recovery` config node's
     settings (`flush_interval_s` overrides the node's: 0 for a command that writes at once)."""

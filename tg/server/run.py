@@ -78,6 +78,7 @@ async def _granian(app: Any, serve: Any, stops: list[int]) -> None:
         log_enabled=False,
     )
     server.workers_kill_timeout = max(1, round(serve.graceful_timeout_s))
+
     def stop(signum: int) -> None:
         stops.append(signum)
         server.stop()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from tg.config.loader import LoadedConfig
 from tg.data.bars import BarSet, Quote
+from tg.data.dates import parse_date
 from tg.data.factory import build_chain, build_market, source_order
 from tg.data.market import BarsAnswer
 from tg.data.symbols import parse_symbol
@@ -106,18 +106,9 @@ class QuoteResult:
         )
 
 
-def parse_day(text: str | None, option: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"{option} {text!r} is not a date (use YYYY-MM-DD)") from exc
-
-
 def run_fetch(loaded: LoadedConfig, symbol_text: str, start: str | None, end: str | None) -> FetchResult:
     symbol = parse_symbol(symbol_text)
-    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    first, last = parse_date(start or None, "--start"), parse_date(end or None, "--end")
     if first and last and first > last:
         raise UsageError(f"--start {first} is after --end {last}")
     market = build_market(loaded)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tg.commands.predict import configured_data_dir, refusals_audited
+from tg.commands.predict import refusals_audited
 from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.errors import ArtifactError, DataError
@@ -98,12 +98,12 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
     from tg.models.artifacts import load_model
     from tg.models.inputs import build_inputs
     from tg.models.panel import load_panel
-    from tg.models.universe import parse_day, trained_data_dir
+    from tg.models.universe import configured_data_dir, parse_day, trained_data_dir
 
     models = Path(model_dir) if model_dir else loaded.path("models")
     with refusals_audited(loaded):
         ensemble, meta, version = load_model(models)
-    root = configured_data_dir(loaded) or trained_data_dir(meta)
+    root = configured_data_dir(loaded.cfg.data.root, loaded.root) or trained_data_dir(meta)
     panel = load_panel(root, list(meta["data"]["universe"]), parse_day(loaded.cfg.data.start), None)
     inputs = build_inputs(panel, _model_config(meta))
     if inputs.features.names != meta["features"]:

@@ -7,13 +7,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 from tg.config.loader import LoadedConfig
-from tg.errors import ArtifactError, NoModel, UsageError
-from tg.models.universe import data_root
+from tg.data.dates import parse_date
+from tg.errors import ArtifactError, NoModel
+from tg.models.universe import configured_data_dir
 from tg.ops.audit import AuditLog
 
 log = logging.getLogger(__name__)
@@ -52,11 +51,6 @@ class PredictResult:
         return table
 
 
-def configured_data_dir(loaded: LoadedConfig) -> Path | None:
-    """`data.root` when set on the command line or in config; None = the model's own training data."""
-    return data_root(loaded.cfg.data.root, loaded.root) if loaded.cfg.data.root else None
-
-
 @contextmanager
 def refusals_audited(loaded: LoadedConfig) -> Iterator[None]:
     """A model refused as tampered or partial is logged and recorded in the audit log (`model.load_refused`),
@@ -79,20 +73,10 @@ def refusals_audited(loaded: LoadedConfig) -> Iterator[None]:
         raise
 
 
-def parse_as_of(text: str | None) -> date | None:
-    """The `--as-of` date (None: the data's last day); UsageError for anything but YYYY-MM-DD."""
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"as-of {text!r} is not a date (use YYYY-MM-DD)") from exc
-
-
 def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> PredictResult:
     from tg.models.predictor import Predictor
 
-    as_of = parse_as_of(as_of_text)
+    as_of = parse_date(as_of_text, "--as-of")
     with refusals_audited(loaded):
-        predictor = Predictor(loaded.path("models"), configured_data_dir(loaded))
+        predictor = Predictor(loaded.path("models"), configured_data_dir(loaded.cfg.data.root, loaded.root))
     return PredictResult(predictor.predict(symbol, as_of).data)

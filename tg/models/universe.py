@@ -28,6 +28,11 @@ def data_root(root_setting: str, base: Path) -> Path:
     return path
 
 
+def configured_data_dir(root_setting: str, base: Path) -> Path | None:
+    """`data.root` when it is set; None means: read the data the model was trained on."""
+    return data_root(root_setting, base) if root_setting else None
+
+
 def trained_data_dir(meta: dict[str, Any]) -> Path:
     """The data directory a model was trained on, from its meta (`embedded` or an absolute path)."""
     root = str(meta["data"]["root"])

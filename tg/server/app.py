@@ -112,7 +112,7 @@ def build_app(state: ServerState) -> Any:
         tags=["api"],
     )
     async def health() -> Response:
-        from tg.commands.health import run_health
+        from tg.checks.health import run_health
 
         report = await run_in_threadpool(run_health, state.loaded)
         return StrictJSON(report.to_dict(), status_code=503 if report.status == "unhealthy" else 200)

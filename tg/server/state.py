@@ -42,7 +42,7 @@ class ServerState:
     def __init__(
         self, loaded: LoadedConfig, overrides: list[str], metrics: TgMetrics, recovery: RecoveryMetrics
     ) -> None:
-        from tg.commands.predict import configured_data_dir
+        from tg.models.universe import configured_data_dir
 
         self.loaded = loaded
         self.overrides = overrides
@@ -50,7 +50,7 @@ class ServerState:
         self.recovery = recovery
         serve = loaded.cfg.serve
         self.started_at = time.time()
-        self._data_dir = configured_data_dir(loaded)
+        self._data_dir = configured_data_dir(loaded.cfg.data.root, loaded.root)
         self.watch = ModelWatch(loaded.path("models"), self._load_predictor, serve.readiness_interval_s)
         self.data = DataWatch(self.data_dir)
         self.config = ConfigWatch(lambda: load_config(overrides, cwd=loaded.cwd), self._config_files)
@@ -150,14 +150,14 @@ class ServerState:
     def predict(self, symbol: str, as_of: str | None) -> bytes:
         """The current model's answer as JSON (blocking; runs on the prediction thread). When the
         model cannot answer, the last good answer for the symbol comes back marked stale."""
-        from tg.commands.predict import parse_as_of
+        from tg.data.dates import parse_date
         from tg.data.symbols import parse_symbol
 
         cached = self.cached_answer(symbol, as_of)
         if cached is not None:
             return cached
         canonical = parse_symbol(symbol).canonical  # a bad spelling is a usage error, never stale
-        day = parse_as_of(as_of)
+        day = parse_date(as_of, "as_of")
         self.metrics.cache_lookup("predictions", hit=False)
         began = time.perf_counter()
         self.watch.refresh()
@@ -219,11 +219,11 @@ class ServerState:
             return self._market
 
     def bars(self, symbol: str, start: str | None, end: str | None, limit: int) -> dict[str, Any]:
-        from tg.commands.data import parse_day
+        from tg.data.dates import parse_date
         from tg.data.symbols import parse_symbol
 
         parsed = parse_symbol(symbol)
-        first, last = parse_day(start, "start"), parse_day(end, "end")
+        first, last = parse_date(start, "start"), parse_date(end, "end")
         answer = self.market().daily_bars(parsed, first, last, self.loaded.cfg.source.adjustment)
         bars = answer.bars
         return {

@@ -1,9 +1,11 @@
-"""Recovery metrics: the outcome of every fetch, predict, train and snapshot operation over a retention window.
+"""Recovery metrics: the outcome of every fetch, predict, train and snapshot operation over a
+retention window.
 
-Outcomes are counted per operation and UTC minute, so memory is bounded by minutes x operations however
-many calls are recorded. Every process shares `<directory>/recovery.json`: an instance keeps what it
-recorded since its last flush (its delta) and merges it into the file under an exclusive lock on
-`<directory>/recovery.lock`, so a server and CLI commands can record at the same time.
+Outcomes are counted per operation and UTC minute (`tg.ops.outcomes`), so memory is bounded by
+minutes x operations however many calls are recorded. Every process shares
+`<directory>/recovery.json`: an instance keeps what it recorded since its last flush (its delta) and
+merges it into the file under an exclusive lock on `<directory>/recovery.lock`, so a server and CLI
+commands can record at the same time.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tg.ops.atomic import atomic_write_bytes
 from tg.ops.json_safe import finite
+from tg.ops.outcomes import Bucket, OperationState, Outcomes, decode, encode
 from tg.ops.redact import redact_url
 
 if TYPE_CHECKING:
@@ -32,115 +34,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "tg-recovery/1"
 EXPORT_FORMAT = "tg-recovery-export/1"
 DEFAULT_DIRECTORY = Path("logs/recovery")
 OPERATION_NAME = re.compile(r"[a-z][a-z0-9_.]{0,63}")
 MAX_ERROR_CHARS = 200
-# distinct error texts kept per bucket: a flood of unique messages must not grow memory or the file
-MAX_ERROR_TEXTS = 20
-OTHER_ERRORS = "(other errors)"
 NO_ERROR_TEXT = "(no error message)"
 TOP_FAILURES = 10
-
-
-@dataclass
-class _Bucket:
-    """Outcomes of one operation in one UTC minute."""
-
-    count: int = 0
-    successes: int = 0
-    failures: int = 0
-    duration_sum: float = 0.0
-    duration_max: float = 0.0
-    attempts_sum: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-
-    def add(self, other: _Bucket) -> None:
-        """Add `other`'s outcomes into this bucket."""
-        self.count += other.count
-        self.successes += other.successes
-        self.failures += other.failures
-        self.duration_sum += other.duration_sum
-        self.duration_max = max(self.duration_max, other.duration_max)
-        self.attempts_sum += other.attempts_sum
-        for text, count in other.errors.items():
-            _count_error(self.errors, text, count)
-
-
-def _count_error(errors: dict[str, int], text: str, count: int) -> None:
-    kept = len(errors) - (OTHER_ERRORS in errors)
-    if text not in errors and kept >= MAX_ERROR_TEXTS:
-        text = OTHER_ERRORS
-    errors[text] = errors.get(text, 0) + count
-
-
-@dataclass
-class _Operation:
-    """What outlives the buckets of an operation: its failures in a row and its last outcomes."""
-
-    consecutive_failures: int = 0
-    last_success: float | None = None
-    last_failure: float | None = None
-    last_error: str | None = None
-
-    def merge(self, later: _Operation) -> None:
-        """Apply `later` (recorded after this state, possibly by another process) on top of this state."""
-        # a success in `later` ends the run counted here; without one, its failures extend the run
-        if later.last_success is not None:
-            self.consecutive_failures = later.consecutive_failures
-        else:
-            self.consecutive_failures += later.consecutive_failures
-        if later.last_success is not None and (self.last_success is None or later.last_success >= self.last_success):
-            self.last_success = later.last_success
-        if later.last_failure is not None and (self.last_failure is None or later.last_failure >= self.last_failure):
-            self.last_failure, self.last_error = later.last_failure, later.last_error
-
-
-@dataclass
-class _State:
-    """Buckets ({operation: {epoch minute: bucket}}) and per-operation state: the file, a view or a delta."""
-
-    buckets: dict[str, dict[int, _Bucket]] = field(default_factory=dict)
-    operations: dict[str, _Operation] = field(default_factory=dict)
-
-    def record(
-        self, operation: str, success: bool, duration: float, attempts: int, error: str | None, now: float
-    ) -> None:
-        """Count one outcome at `now`."""
-        one = _Bucket(1, int(success), int(not success), duration, duration, attempts, {error: 1} if error else {})
-        self.buckets.setdefault(operation, {}).setdefault(int(now // 60), _Bucket()).add(one)
-        outcome = _Operation(0, now, None, None) if success else _Operation(1, None, now, error)
-        self.operations.setdefault(operation, _Operation()).merge(outcome)
-
-    def merge(self, later: _State) -> None:
-        """Add `later` into this state; nothing of `later` is shared afterwards."""
-        for operation, minutes in later.buckets.items():
-            mine = self.buckets.setdefault(operation, {})
-            for minute, bucket in minutes.items():
-                mine.setdefault(minute, _Bucket()).add(bucket)
-        for operation, state in later.operations.items():
-            self.operations.setdefault(operation, _Operation()).merge(state)
-
-    def prune(self, first_minute: int) -> None:
-        """Drop the buckets of minutes before `first_minute`."""
-        for operation in list(self.buckets):
-            minutes = self.buckets[operation]
-            for minute in [m for m in minutes if m < first_minute]:
-                del minutes[minute]
-            if not minutes:
-                del self.buckets[operation]
-
-    def drop_idle(self) -> None:
-        """Forget operations with nothing in the window and no failure run (keeps the file bounded)."""
-        for operation in [op for op, s in self.operations.items() if not s.consecutive_failures]:
-            if operation not in self.buckets:
-                del self.operations[operation]
-
-    def shown(self) -> list[str]:
-        """Operations a summary lists: those with outcomes in the window or a failure run still open."""
-        names = set(self.buckets) | {op for op, s in self.operations.items() if s.consecutive_failures}
-        return sorted(names)
 
 
 class RecoveryMetrics:
@@ -169,8 +68,8 @@ class RecoveryMetrics:
         self._clock = clock
         self._path = self.directory / "recovery.json"
         self._lock = threading.Lock()
-        self._view = _State()  # the file as last read or written by this instance
-        self._delta = _State()  # recorded here since the last successful flush
+        self._view = Outcomes()  # the file as last read or written by this instance
+        self._delta = Outcomes()  # recorded here since the last successful flush
         self._seen: tuple[int, int, int] | None = None  # the file version `_view` holds
         self._pruned_for: int | None = None
         self._warned = False
@@ -238,13 +137,13 @@ class RecoveryMetrics:
         """Flush; safe to call twice (the second call has nothing left to write)."""
         self.flush()
 
-    def _snapshot(self) -> tuple[_State, float]:
+    def _snapshot(self) -> tuple[Outcomes, float]:
         """A private copy of the file's content plus this instance's delta, pruned to the window."""
         with self._lock:
             now = self._clock()
             self._refresh()
             self._prune_if_due(now)
-            state = _State()
+            state = Outcomes()
             state.merge(self._view)
             state.merge(self._delta)
             return state, now
@@ -273,7 +172,7 @@ class RecoveryMetrics:
             logger.warning(
                 "recovery metrics: %s is unreadable (%s); ignored until the next write moves it aside", self._path, exc
             )
-            self._view = _State()
+            self._view = Outcomes()
         except OSError as exc:
             self._warn_once("recovery metrics: cannot read %s (%s)", self._path, exc)
             return
@@ -291,12 +190,12 @@ class RecoveryMetrics:
                 merged.merge(self._delta)
                 merged.prune(self._first_minute(now))
                 merged.drop_idle()
-                atomic_write_bytes(self._path, _encode(merged))
+                atomic_write_bytes(self._path, encode(merged))
                 self._seen = self._signature()
         except OSError as exc:
             self._warn_once("recovery metrics: cannot write %s (%s); keeping the outcomes in memory", self._path, exc)
             return
-        self._view, self._delta = merged, _State()
+        self._view, self._delta = merged, Outcomes()
         self._pruned_for = self._first_minute(now)
 
     @contextmanager
@@ -306,15 +205,15 @@ class RecoveryMetrics:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
-    def _read_file(self) -> _State:
+    def _read_file(self) -> Outcomes:
         """The file's content (empty when there is none); ValueError when it is not ours."""
         try:
             raw = self._path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
-            return _State()
-        return _decode(raw)
+            return Outcomes()
+        return decode(raw)
 
-    def _read_for_update(self) -> _State:
+    def _read_for_update(self) -> Outcomes:
         """The file's content under the lock; a corrupt file is moved aside so recording goes on."""
         try:
             return self._read_file()
@@ -324,7 +223,7 @@ class RecoveryMetrics:
             logger.warning(
                 "recovery metrics: %s was unreadable (%s); moved to %s, starting empty", self._path, exc, aside
             )
-            return _State()
+            return Outcomes()
 
     def _signature(self) -> tuple[int, int, int] | None:
         try:
@@ -340,13 +239,13 @@ class RecoveryMetrics:
 
     # -- views --
 
-    def _summary(self, state: _State, now: float) -> dict[str, Any]:
+    def _summary(self, state: Outcomes, now: float) -> dict[str, Any]:
         operations: dict[str, Any] = {}
-        total = _Bucket()
+        total = Bucket()
         for name in state.shown():
             outcomes = _total(state.buckets.get(name, {}).values())
-            operations[name] = _operation_summary(outcomes, state.operations.get(name, _Operation()))
-            total.add(_Bucket(outcomes.count, outcomes.successes, outcomes.failures))
+            operations[name] = _operation_summary(outcomes, state.operations.get(name, OperationState()))
+            total.add(Bucket(outcomes.count, outcomes.successes, outcomes.failures))
         return {
             "window_hours": self.retention_hours,
             "since": _iso(self._first_minute(now) * 60),
@@ -385,7 +284,7 @@ class RecoveryMetrics:
         }
 
 
-def _operation_summary(outcomes: _Bucket, state: _Operation) -> dict[str, Any]:
+def _operation_summary(outcomes: Bucket, state: OperationState) -> dict[str, Any]:
     return {
         "count": outcomes.count,
         "successes": outcomes.successes,
@@ -401,11 +300,11 @@ def _operation_summary(outcomes: _Bucket, state: _Operation) -> dict[str, Any]:
     }
 
 
-def _hourly_trend(state: _State) -> list[dict[str, Any]]:
-    hours: dict[tuple[int, str], _Bucket] = {}
+def _hourly_trend(state: Outcomes) -> list[dict[str, Any]]:
+    hours: dict[tuple[int, str], Bucket] = {}
     for name, minutes in state.buckets.items():
         for minute, bucket in minutes.items():
-            hours.setdefault((minute // 60, name), _Bucket()).add(bucket)
+            hours.setdefault((minute // 60, name), Bucket()).add(bucket)
     return [
         {
             "hour": _iso(hour * 3600),
@@ -419,7 +318,7 @@ def _hourly_trend(state: _State) -> list[dict[str, Any]]:
     ]
 
 
-def _top_failures(state: _State) -> list[dict[str, Any]]:
+def _top_failures(state: Outcomes) -> list[dict[str, Any]]:
     seen: dict[tuple[str, str], tuple[int, int]] = {}  # (operation, error) -> (count, last minute)
     for name, minutes in state.buckets.items():
         for minute, bucket in minutes.items():
@@ -433,8 +332,8 @@ def _top_failures(state: _State) -> list[dict[str, Any]]:
     ]
 
 
-def _total(buckets: Any) -> _Bucket:
-    total = _Bucket()
+def _total(buckets: Any) -> Bucket:
+    total = Bucket()
     for bucket in buckets:
         total.add(bucket)
     return total
@@ -461,57 +360,6 @@ def _error_text(error: str | None) -> str:
     """The stored form of an error: credentials masked, on one line, at most MAX_ERROR_CHARS."""
     text = " ".join(redact_url(str(error or "")).split())[:MAX_ERROR_CHARS]
     return text or NO_ERROR_TEXT
-
-
-def _encode(state: _State) -> bytes:
-    document = {
-        "format": FORMAT,
-        "buckets": {op: {str(m): asdict(b) for m, b in minutes.items()} for op, minutes in state.buckets.items()},
-        "operations": {op: asdict(s) for op, s in state.operations.items()},
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
-
-
-def _decode(raw: bytes) -> _State:
-    """Parse a tg-recovery/1 document; ValueError for anything else."""
-    try:
-        document = json.loads(raw, parse_constant=_reject_constant)
-        if document.get("format") != FORMAT:
-            raise ValueError(f"format {document.get('format')!r}, expected {FORMAT!r}")
-        state = _State()
-        for op, minutes in document["buckets"].items():
-            state.buckets[str(op)] = {int(m): _decode_bucket(b) for m, b in minutes.items()}
-        for op, s in document["operations"].items():
-            state.operations[str(op)] = _Operation(
-                int(s["consecutive_failures"]),
-                _optional_float(s["last_success"]),
-                _optional_float(s["last_failure"]),
-                None if s["last_error"] is None else str(s["last_error"]),
-            )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"unexpected content: {exc!r}") from exc
-    return state
-
-
-def _decode_bucket(b: dict[str, Any]) -> _Bucket:
-    errors = {str(text): int(count) for text, count in b["errors"].items()}
-    return _Bucket(
-        int(b["count"]),
-        int(b["successes"]),
-        int(b["failures"]),
-        float(b["duration_sum"]),
-        float(b["duration_max"]),
-        int(b["attempts_sum"]),
-        errors,
-    )
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 # -- the process-wide instance --

@@ -176,11 +176,25 @@ class ProfileConfig:
 
 
 @dataclass
+class UpdateConfig:
+    """`tg data update`: newer days of the universe fetched into the extension store."""
+
+    # symbols fetched at once
+    concurrency: int = 8
+    # requests per second sent to one source, at most (politeness towards the public APIs)
+    rate_per_source: float = 10.0
+    # a whole run gives up on what is left after this long (each request has network.timeout_s)
+    deadline_s: float = 900.0
+
+
+@dataclass
 class DataConfig:
     """What the models train and evaluate on (`data=default`): a Qlib-layout directory and a universe."""
 
     # Qlib-layout directory; empty = the embedded subset shipped with tg
     root: str = ""
+    # read the newer days `tg data update` stored (paths.data/extension) after the directory's own
+    extend: bool = True
     # "all" / "csi300" (an instruments file of `root`) or a list of symbols: [600519, 000858]
     universe: Any = "all"
     start: str = "2010-01-01"
@@ -259,6 +273,7 @@ class AppConfig:
     cache: CacheConfig = field(default_factory=CacheConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    update: UpdateConfig = field(default_factory=UpdateConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

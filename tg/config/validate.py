@@ -67,6 +67,10 @@ def validate(cfg: AppConfig) -> None:
         "recovery.degraded_below",
         "needs 0 <= unhealthy_below <= degraded_below <= 1",
     )
+    up = cfg.update
+    need(1 <= up.concurrency <= 64, "update.concurrency", "must be in 1..64")
+    need(up.rate_per_source > 0, "update.rate_per_source", "must be > 0 requests per second")
+    need(up.deadline_s > 0, "update.deadline_s", "must be > 0")
     need(cfg.profile.max_data_lag_sessions >= 0, "profile.max_data_lag_sessions", "must be >= 0 (0: not gated)")
     need(cfg.profile.snapshot_max_age_hours > 0, "profile.snapshot_max_age_hours", "must be > 0")
     for section in cfg.profile.doctor_required:

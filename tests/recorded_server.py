@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -18,10 +18,10 @@ MAX_DELAY = 5.0  # seconds: a test asking for more is a mistake, not a reason to
 @dataclass(frozen=True)
 class Route:
     body: bytes
-    status: int
-    delay: float
-    content_type: str
-    truncate_at: int | None
+    status: int = 200
+    delay: float = 0.0
+    content_type: str = "application/json"
+    truncate_at: int | None = None
 
 
 class RecordedServer:
@@ -35,6 +35,7 @@ class RecordedServer:
         self.requests: list[str] = []
         self.headers: list[dict[str, str]] = []
         self._routes: dict[str, Route] = {}
+        self._responders: dict[str, Callable[[dict[str, list[str]]], Route]] = {}
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -61,6 +62,13 @@ class RecordedServer:
         with self._lock:
             self._routes[path] = Route(body, status, min(delay, MAX_DELAY), content_type, truncate_at)
 
+    def respond(self, path: str, responder: Callable[[dict[str, list[str]]], Route]) -> None:
+        """Answer GETs of `path` with `responder(query)` — a body that depends on the request, built
+        from recorded formats (a static `route` of the same path is replaced)."""
+        with self._lock:
+            self._responders[path] = responder
+            self._routes.pop(path, None)
+
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -70,7 +78,11 @@ class RecordedServer:
         with self._lock:
             self.requests.append(handler.path)
             self.headers.append({name.lower(): value for name, value in handler.headers.items()})
-            route = self._routes.get(urlsplit(handler.path).path)
+            parts = urlsplit(handler.path)
+            route = self._routes.get(parts.path)
+            responder = self._responders.get(parts.path)
+        if responder is not None:
+            route = responder(parse_qs(parts.query))
         if route is None:
             route = Route(b"not found", 404, 0.0, "text/plain", None)
         if route.delay:

@@ -189,6 +189,31 @@ def data_fetch(
     )
 
 
+@data_app.command("update")
+@_mapped
+def data_update(
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            "--universe", help="model (default: the current model's), all, an instruments file, or 600519,000858"
+        ),
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="re-fetch the days after this date, YYYY-MM-DD")] = None,
+    through: Annotated[
+        str | None, typer.Option("--through", help="last day to fetch (default: the last closed session)")
+    ] = None,
+) -> None:
+    """Fetch the days each symbol of the universe is missing and stitch them onto the data (exit 1 if some failed)."""
+    from tg.commands.data_update import run_update
+
+    loaded = _load(overrides, command="data update", creates_dirs=True, records=True)
+    result = run_update(loaded, universe, since, through, sys.stderr.isatty())
+    _emit(result, as_json)
+    raise typer.Exit(result.exit_code)
+
+
 @data_app.command("quote")
 @_mapped
 def data_quote(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+from tg.data.exchange_calendar import CHINA
 from tg.data.local import embedded_root
 from tg.models.predictor import CACHE_SECONDS, Predictor
 
@@ -39,9 +40,12 @@ def test_one_window_serves_every_symbol_of_a_date(trained_project: Path) -> None
 
 def test_stale_flag_follows_the_trading_calendar(trained_project: Path) -> None:
     predictor = Predictor(trained_project / "models_saved", embedded_root())
-    fresh = predictor.predict("600519", None, today=date(2025, 11, 3)).data
+    fresh = predictor.predict("600519", None, now=datetime(2025, 11, 3, 9, 0, tzinfo=CHINA)).data
     assert fresh["data"]["stale"] is False and fresh["as_of"] == "2025-10-31"
-    old = predictor.predict("000858", None, today=date(2026, 11, 24)).data
+    assert fresh["data"]["calendar"].startswith("XSHG") and fresh["data"]["known_until"] >= "2026-12-31"
+    after_close = predictor.predict("601318", None, now=datetime(2025, 11, 3, 15, 0, tzinfo=CHINA)).data
+    assert after_close["data"]["stale"] is True  # 2025-11-03 has closed: its bar is missing
+    old = predictor.predict("000858", None, now=datetime(2026, 11, 24, 9, 0, tzinfo=CHINA)).data
     assert old["data"]["stale"] is True
     # after the National Day week the data is complete: not stale
     assert predictor.predict("601318", date(2024, 10, 8)).data["data"]["stale"] is False

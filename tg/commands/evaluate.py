@@ -95,6 +95,7 @@ def run_evaluate(loaded: LoadedConfig, model_dir: str | None, show_progress: boo
 
 
 def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.datetime64) -> _Subject:
+    from tg.data.extension import extension_of
     from tg.models.artifacts import load_model
     from tg.models.inputs import build_inputs
     from tg.models.panel import load_panel
@@ -104,7 +105,13 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
     with refusals_audited(loaded):
         ensemble, meta, version = load_model(models)
     root = configured_data_dir(loaded.cfg.data.root, loaded.root) or trained_data_dir(meta)
-    panel = load_panel(root, list(meta["data"]["universe"]), parse_day(loaded.cfg.data.start), None)
+    panel = load_panel(
+        root,
+        list(meta["data"]["universe"]),
+        parse_day(loaded.cfg.data.start),
+        None,
+        extension=extension_of(loaded, root),
+    )
     inputs = build_inputs(panel, _model_config(meta))
     if inputs.features.names != meta["features"]:
         raise ArtifactError(f"model {version} was trained with other features than this tg computes: retrain")
@@ -128,6 +135,7 @@ def _walk_forward_subject(
     loaded: LoadedConfig, start: np.datetime64, end: np.datetime64, show_progress: bool
 ) -> _Subject:
     from tg.commands.progress import training_progress
+    from tg.data.extension import extension_of
     from tg.models.inputs import build_inputs
     from tg.models.labels import class_shares_until
     from tg.models.panel import load_panel
@@ -136,7 +144,13 @@ def _walk_forward_subject(
 
     cfg = loaded.cfg
     root = data_root(cfg.data.root, loaded.root)
-    panel = load_panel(root, resolve_universe(root, cfg.data.universe), parse_day(cfg.data.start), None)
+    panel = load_panel(
+        root,
+        resolve_universe(root, cfg.data.universe),
+        parse_day(cfg.data.start),
+        None,
+        extension=extension_of(loaded, root),
+    )
     inputs = build_inputs(panel, cfg.model)
     first, last = (int(str(day)[:4]) for day in (start, end))
     with training_progress(show_progress, list(cfg.model.members)) as progress:

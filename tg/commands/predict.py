@@ -11,6 +11,7 @@ from typing import Any
 
 from tg.config.loader import LoadedConfig
 from tg.data.dates import parse_date
+from tg.data.extension import extension_dir
 from tg.errors import ArtifactError, NoModel
 from tg.models.universe import configured_data_dir
 from tg.ops.audit import AuditLog
@@ -78,5 +79,9 @@ def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> Pr
 
     as_of = parse_date(as_of_text, "--as-of")
     with refusals_audited(loaded):
-        predictor = Predictor(loaded.path("models"), configured_data_dir(loaded.cfg.data.root, loaded.root))
+        predictor = Predictor(
+            loaded.path("models"),
+            configured_data_dir(loaded.cfg.data.root, loaded.root),
+            extension_dir=extension_dir(loaded),
+        )
     return PredictResult(predictor.predict(symbol, as_of).data)

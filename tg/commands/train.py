@@ -74,6 +74,7 @@ def run_train(loaded: LoadedConfig, show_progress: bool) -> TrainResult:
 
 def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResult:
     """Compose → data → features → fit → hold-out evaluation → save → audit."""
+    from tg.data.extension import extension_of
     from tg.models.artifacts import save_model
     from tg.models.evaluation import SURVIVORSHIP, evaluate
     from tg.models.inputs import build_inputs
@@ -85,7 +86,11 @@ def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResu
     ensure_writable(loaded.path("models"))  # before minutes of training, not after
     root = data_root(cfg.data.root, loaded.root)
     panel = load_panel(
-        root, resolve_universe(root, cfg.data.universe), parse_day(cfg.data.start), parse_day(cfg.data.end)
+        root,
+        resolve_universe(root, cfg.data.universe),
+        parse_day(cfg.data.start),
+        parse_day(cfg.data.end),
+        extension=extension_of(loaded, root),
     )
     inputs = build_inputs(panel, cfg.model)
     with training_progress(show_progress, list(cfg.model.members)) as progress:

@@ -280,7 +280,7 @@ class AppConfig:
 
 
 MEMBER_NAMES = ("gbm", "linear", "gru")
-SOURCE_NAMES = ("local", "tencent", "eastmoney", "sina")
+SOURCE_NAMES = ("local", "tencent", "eastmoney", "sina", "akshare")
 NETWORK_MODES = ("auto", "china_direct", "vpn")
 
 # Names a profile may list; the checks in `tg.checks` implement exactly these.

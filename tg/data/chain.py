@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,27 @@ class CircuitBreaker:
             self.state, self.opened_at = "open", self.clock()
 
 
+class Throttle:
+    """At most `rate` requests a second to one source, whichever thread asks (politeness)."""
+
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ):
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self._sleep(start - now)
+
+
 class SourceChain:
     """Try each source in order; retry transient failures; skip sources whose breaker is open.
 
@@ -69,8 +91,8 @@ class SourceChain:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         metrics: TgMetrics | None = None,
+        rate_per_source: float | None = None,
     ) -> None:
-
         self.sources = sources
         self.retries = retries
         self.backoff_s = backoff_s
@@ -79,6 +101,9 @@ class SourceChain:
         self.breakers = {s.name: CircuitBreaker(breaker_failures, breaker_reset_s, clock) for s in sources}
         self.consecutive_failures = 0
         self._random = random.Random()
+        # one update sends many requests from several threads: breakers change state under this lock
+        self._lock = threading.Lock()
+        self._throttles = {s.name: Throttle(rate_per_source, clock, sleep) for s in sources} if rate_per_source else {}
 
     def errors(self) -> dict[str, int]:
         """Failed attempts per source so far (from the metrics; shared by the chains of one registry)."""
@@ -108,27 +133,36 @@ class SourceChain:
         failed = False
         for source in self.sources:
             breaker = self.breakers[source.name]
-            if not breaker.allow():
+            with self._lock:
+                allowed = breaker.allow()
+            if not allowed:
                 reasons.append(f"{source.name}: skipped, circuit open after {breaker.failures} failures")
                 failed = True
                 continue
             for attempt in range(self.retries + 1):
+                throttle = self._throttles.get(source.name)
+                if throttle is not None:
+                    throttle.wait()
                 try:
                     result = call(source)
                 except NoData as exc:  # the source is fine; it just has nothing: no retry
                     reasons.append(f"{source.name}: {exc.reason}")
-                    breaker.record_success()
+                    with self._lock:
+                        breaker.record_success()
                     break
                 except SourceError as exc:
-                    breaker.record_failure()
+                    with self._lock:
+                        breaker.record_failure()
+                        retry = attempt < self.retries and breaker.allow()
                     self._failed(source.name, exc.reason)
-                    if attempt < self.retries and breaker.allow():
+                    if retry:
                         self.sleep(self.backoff_s * (2**attempt) * (1 + 0.25 * self._random.random()))
                         continue
                     reasons.append(f"{source.name}: {exc.reason}")
                     failed = True
                     break
-                breaker.record_success()
+                with self._lock:
+                    breaker.record_success()
                 self.metrics.fetches.labels(source.name).inc()
                 self.metrics.breaker_open.labels(source.name).set(0)
                 self.consecutive_failures = 0

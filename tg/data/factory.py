@@ -36,13 +36,13 @@ def local_root(loaded: LoadedConfig) -> Path | None:
     return path if path.is_absolute() else loaded.root / path
 
 
-def build_sources(loaded: LoadedConfig, client: Any | None = None) -> list[Source]:
+def build_sources(loaded: LoadedConfig, client: Any = None) -> list[Source]:
     """Instantiate the sources in order; remote ones share one HTTP client for the network mode."""
     if all(name == "local" for name in source_order(loaded)):
         return [LocalSource(local_root(loaded))]
     order = source_order(loaded)
     ep = loaded.cfg.source.endpoints
-    if client is None:
+    if client is None and not set(order) <= {"local", "akshare"}:  # akshare makes its own requests
         mode = resolve_mode(loaded.cfg.network, ep.tencent_quote, loaded.path("cache"))
         client = http_client(loaded.cfg.network, mode)
     sources: list[Source] = []
@@ -63,6 +63,10 @@ def build_sources(loaded: LoadedConfig, client: Any | None = None) -> list[Sourc
             sources.append(
                 EastmoneySource(client, EastmoneyEndpoints(quote=ep.eastmoney_quote, kline=ep.eastmoney_kline))
             )
+        elif name == "akshare":
+            from tg.data.akshare_source import AkshareSource
+
+            sources.append(AkshareSource.for_network(loaded.cfg.network))
     return sources
 
 

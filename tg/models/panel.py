@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tg.data.extension import Extension
 from tg.data.symbols import parse_symbol
 from tg.errors import DataError, UnknownSymbol
 
@@ -95,13 +96,18 @@ def load_panel(
     start: date | None = None,
     end: date | None = None,
     benchmark: str | None = "SH000300",
+    extension: Extension | None = None,
 ) -> Panel:
     """Read `symbols` (default: every non-index instrument of `instruments/all.txt`) from a Qlib dir.
 
     `benchmark` is the index whose close becomes `benchmark_close`; None leaves it all NaN.
+    `extension`: the newer days `tg data update` stitched onto this directory, read after its own
+    (a cell the directory holds is never replaced).
     """
     root = Path(root)
-    calendar = _calendar(root)
+    base_calendar = _calendar(root)
+    newer = _newer_days(extension, base_calendar)
+    calendar = np.concatenate([base_calendar, newer]) if len(newer) else base_calendar
     if symbols is None:
         names = [n for n in _listed(root) if not parse_symbol(n).is_index]
     else:
@@ -118,16 +124,18 @@ def load_panel(
     if not keep.any():
         raise DataError(f"panel: no trading dates between {start or 'start'} and {end or 'end'} in {root}")
 
+    base = len(base_calendar)
     arrays = {name: np.full((len(names), len(calendar)), np.nan) for name in FIELDS}
     for row, name in enumerate(names):
-        for field, values in _read_symbol(root, name, len(calendar)).items():
-            arrays[field][row] = values
+        for field, values in _read_symbol(root, name, base).items():
+            arrays[field][row, :base] = values
+        _extend(arrays, row, extension, name, calendar)
     bench_name = parse_symbol(benchmark).qlib if benchmark else ""
-    bench = (
-        _read_symbol(root, bench_name, len(calendar), fields=("close",))["close"]
-        if bench_name
-        else np.full(len(calendar), np.nan)
-    )
+    bench = np.full(len(calendar), np.nan)
+    if bench_name:
+        bench[:base] = _read_symbol(root, bench_name, base, fields=("close",))["close"]
+        extended = {"close": bench[None, :]}
+        _extend(extended, 0, extension, bench_name, calendar)
 
     cut = {name: np.ascontiguousarray(values[:, keep]) for name, values in arrays.items()}
     with np.errstate(invalid="ignore"):
@@ -145,6 +153,34 @@ def load_panel(
         benchmark_close=bench[keep],
         benchmark=bench_name,
     )
+
+
+def _newer_days(extension: Extension | None, base_calendar: np.ndarray) -> np.ndarray:
+    if extension is None or not len(base_calendar):
+        return base_calendar[:0]
+    days = extension.calendar()
+    return days[days > base_calendar[-1]]
+
+
+def _extend(
+    arrays: dict[str, np.ndarray], row: int, extension: Extension | None, name: str, calendar: np.ndarray
+) -> None:
+    """Fill the cells of `row` the base does not hold with the extension's bars of `name`."""
+    if extension is None:
+        return
+    bars = extension.load(parse_symbol(name))
+    if bars is None or not len(bars):
+        return
+    positions = np.searchsorted(calendar, bars.dates)
+    inside = positions < len(calendar)
+    inside[inside] &= calendar[positions[inside]] == bars.dates[inside]
+    factor = bars.factor if bars.factor is not None else np.ones(len(bars))
+    for field, values in arrays.items():
+        source = factor if field == "factor" else getattr(bars, field)
+        target = values[row]
+        cells = positions[inside]
+        empty = np.isnan(target[cells])
+        target[cells[empty]] = source[inside][empty]
 
 
 def _calendar(root: Path) -> np.ndarray:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tg.data.exchange_calendar import ExchangeCalendar, load_calendar, trading_days_after
+from tg.data.extension import Extension
 from tg.data.local import LocalSource
 from tg.data.symbols import Symbol, parse_symbol
 from tg.errors import ArtifactError, DataError, NoModel, UnknownSymbol
@@ -38,7 +40,6 @@ LOOKBACK_DAYS = 300  # trading days of history loaded: the longest feature windo
 MIN_HISTORY = 130  # trading days a symbol needs before `as_of`
 CACHE_SECONDS = 5.0  # the playbook's answer cache
 MAX_ANSWERS = 4096  # cached answers kept at most (expired ones are dropped first)
-STALE_AFTER_DAYS = 2  # weekdays without a bar before the data counts as stale (a one-day holiday is not)
 WINDOW_SECONDS = 60.0  # how long loaded bars and features serve further predictions (new bars arrive daily)
 MAX_WINDOWS = 4
 
@@ -66,8 +67,11 @@ class Predictor:
         metrics: TgMetrics | None = None,
         cache_seconds: float = CACHE_SECONDS,
         recovery: RecoveryMetrics | None = None,
+        extension_dir: Path | None = None,
+        exchange: ExchangeCalendar | None = None,
     ) -> None:
-        """`data_dir` None: read bars from the directory the model was trained on. A refused model
+        """`data_dir` None: read bars from the directory the model was trained on; `extension_dir`:
+        the newer days `tg data update` stitched onto it (read after its own). A refused model
         counts in `tg_model_load_errors_total`; answers in `tg_prediction_latency_seconds`; computed
         answers and failures as `predict` operations in the recovery metrics."""
         from tg.ops.metrics import process_metrics
@@ -83,30 +87,32 @@ class Predictor:
             self.metrics.model_load_errors.inc()
             raise
         self.data_dir = data_dir or trained_data_dir(self.meta)
+        self.extension = Extension(extension_dir, self.data_dir) if extension_dir is not None else None
+        # the exchange's sessions beyond the data: forecast dates and staleness (no cache file unless given)
+        self.exchange = exchange or load_calendar(None)
         self.universe: list[str] = list(self.meta["data"]["universe"])
         self.features: list[str] = list(self.meta["features"])
         self._clock = clock
         self.cache_seconds = cache_seconds
         self._cache: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
         self._calendar_cache: np.ndarray = np.array([], dtype="datetime64[D]")
-        self._calendar_of: Path | None = None
         self._windows: OrderedDict[tuple[str | None, date | None], _Window] = OrderedDict()
 
-    def predict(self, symbol_text: str, as_of: date | None = None, today: date | None = None) -> Answer:
+    def predict(self, symbol_text: str, as_of: date | None = None, now: datetime | None = None) -> Answer:
         """The answer for one symbol; a data failure (not an unknown symbol) counts as a failed `predict`."""
         began = time.perf_counter()
         symbol = parse_symbol(symbol_text)
         if symbol.is_index:
             raise DataError(f"{symbol} is an index: predictions are for stocks")
         try:
-            return self._predict(symbol, as_of, today, began)
+            return self._predict(symbol, as_of, now or datetime.now(UTC), began)
         except UnknownSymbol:
             raise
         except DataError as exc:
             self.metrics.record_operation(self.recovery, "predict", False, time.perf_counter() - began, error=str(exc))
             raise
 
-    def _predict(self, symbol: Symbol, as_of: date | None, today: date | None, began: float) -> Answer:
+    def _predict(self, symbol: Symbol, as_of: date | None, now: datetime, began: float) -> Answer:
         window = self._window(symbol.qlib, as_of)
         panel = window.panel
         row = panel.symbols.index(symbol.qlib)
@@ -131,7 +137,8 @@ class Predictor:
         samples = Samples(window.values, np.array([row]), np.array([t]), np.array([-1]), np.array([np.nan], np.float32))
         calendar = self._calendar()
         result = _answer(self.ensemble, samples, float(window.sigma[row, t]), panel, row, t)
-        result["forecast"] = _dated(result["forecast"], forecast_dates(calendar, panel.dates[t], self.ensemble.horizon))
+        days = trading_days_after(calendar, panel.dates[t], self.ensemble.horizon, self.exchange)
+        result["forecast"] = _dated(result["forecast"], days)
         result.update(
             symbol=symbol.canonical,
             as_of=str(as_of or last_bar),
@@ -141,10 +148,11 @@ class Predictor:
                 "members": list(self.ensemble.members),
             },
             data={
-                "source": "local",
+                "source": "local" if last_bar <= self._calendar_cache[-1].astype(object) else "local+update",
                 "root": self.meta["data"]["root"],
                 "last_bar_date": str(last_bar),
-                "stale": is_stale(calendar, panel.dates[t], as_of, today or date.today()),
+                "stale": is_stale(calendar, panel.dates[t], as_of, self.exchange, now),
+                **self.exchange.describe(),
             },
         )
         elapsed = time.perf_counter() - began
@@ -164,10 +172,15 @@ class Predictor:
         self._cache[key] = (now, result)
 
     def _calendar(self) -> np.ndarray:
-        """The trading calendar of the data directory, read again when the directory changes."""
-        if self._calendar_of != self.data_dir:
-            self._calendar_cache, self._calendar_of = LocalSource(self.data_dir).calendar, self.data_dir
-        return self._calendar_cache
+        """The trading days of the data: the directory's calendar (read once), then the extension's newer days."""
+        if not len(self._calendar_cache):
+            self._calendar_cache = LocalSource(self.data_dir).calendar
+        base = self._calendar_cache
+        if self.extension is None or not len(base):
+            return base
+        newer = self.extension.calendar()
+        newer = newer[newer > base[-1]]
+        return np.concatenate([base, newer]) if len(newer) else base
 
     def _window(self, symbol: str, as_of: date | None) -> _Window:
         """Bars, features and volatility of the universe (plus `symbol` if outside it) up to `as_of`.
@@ -181,7 +194,8 @@ class Predictor:
             self._windows.move_to_end(key)
             return cached
         names = self.universe if extra is None else [*self.universe, extra]
-        panel = _load(self.data_dir, names, _lookback_start(self._calendar(), as_of, self.data_dir), as_of, symbol)
+        start = _lookback_start(self._calendar(), as_of, self.data_dir)
+        panel = _load(self.data_dir, names, start, as_of, symbol, self.extension)
         features = model_features(panel)
         if features.names != self.features:
             raise ArtifactError(
@@ -195,9 +209,11 @@ class Predictor:
         return window
 
 
-def _load(root: Path, names: list[str], start: date, end: date | None, wanted: str) -> Panel:
+def _load(
+    root: Path, names: list[str], start: date, end: date | None, wanted: str, extension: Extension | None
+) -> Panel:
     try:
-        return load_panel(root, names, start, end)
+        return load_panel(root, names, start, end, extension=extension)
     except UnknownSymbol as exc:
         if exc.symbol == wanted:
             canonical = parse_symbol(wanted).canonical
@@ -213,23 +229,16 @@ def _lookback_start(calendar: np.ndarray, as_of: date | None, root: Path) -> dat
     return calendar[max(last - LOOKBACK_DAYS, 0)].astype(object)
 
 
-def forecast_dates(calendar: np.ndarray, last_bar: np.datetime64, horizon: int) -> list[str]:
-    """The next `horizon` trading days after `last_bar`: from the calendar while it lasts (holidays
-    included), then weekdays (exchange holidays beyond the data are not known)."""
-    ahead = calendar[calendar > last_bar][:horizon]
-    start = ahead[-1] if len(ahead) else last_bar
-    more: np.ndarray = np.busday_offset(start, np.arange(1, horizon - len(ahead) + 1), roll="forward")
-    return [str(d) for d in [*ahead, *more]][:horizon]
-
-
-def is_stale(calendar: np.ndarray, last_bar: np.datetime64, as_of: date | None, today: date) -> bool:
-    """True when bars are missing: for `--as-of`, the symbol's last bar is before the calendar's last
-    trading day up to that date (suspended, or data missing); otherwise more than `STALE_AFTER_DAYS`
-    weekdays have passed since the last bar (holidays are not known past the data)."""
+def is_stale(
+    calendar: np.ndarray, last_bar: np.datetime64, as_of: date | None, exchange: ExchangeCalendar, now: datetime
+) -> bool:
+    """True when bars are missing: for `--as-of`, the symbol's last bar is before the data's last trading
+    day up to that date (suspended, or data missing); otherwise a session has closed since the last
+    bar (by the exchange calendar: a holiday is not missing data)."""
     if as_of is not None:
         known = calendar[calendar <= np.datetime64(as_of, "D")]
         return bool(len(known) and last_bar < known[-1])
-    return int(np.busday_count(last_bar + np.timedelta64(1, "D"), np.datetime64(today, "D"))) > STALE_AFTER_DAYS
+    return exchange.sessions_between(last_bar.astype(object), exchange.last_closed_session(now)) > 0
 
 
 def _dated(rows: list[dict[str, Any]], days: list[str]) -> list[dict[str, Any]]:

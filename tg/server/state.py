@@ -22,6 +22,7 @@ from typing import Any
 from tg import __version__
 from tg.checks.base import CheckResult, Verdict
 from tg.config.loader import LoadedConfig, load_config
+from tg.data.extension import extension_dir
 from tg.data.market import MarketData
 from tg.errors import ArtifactError, DataError, UnknownSymbol
 from tg.ops.json_safe import strict_json
@@ -87,6 +88,7 @@ class ServerState:
             metrics=self.metrics,
             cache_seconds=0,  # the server keeps the answer cache (rendered bytes), see cached_answer
             recovery=self.recovery,
+            extension_dir=extension_dir(self.loaded),
         )
 
     def _config_files(self) -> list[Path]:

@@ -32,6 +32,7 @@ from tg.data.validation import validate_bars
 from tg.errors import ConfigError, NoData, SourceError
 from tg.ops.metrics import TgMetrics
 
+
 @pytest.fixture
 def akshare_installed() -> None:
     """These tests run akshare for real: a missing extra is a failure, never a silent skip."""

@@ -1,13 +1,14 @@
 """invoke tasks: the playbook as code (`invoke --list`).
 
-Deploy and rollback arrive with the snapshot step; these are the gates they will call.
+Deploy and rollback arrive with the snapshot step; these are the gates they will call, and the
+daily routine (`invoke maintenance.daily`).
 """
 
 from __future__ import annotations
 
 import sys
 
-from invoke import Context, task
+from invoke import Collection, Context, task
 
 PY = sys.executable
 
@@ -47,3 +48,19 @@ def bench(c: Context) -> None:
     c.run(f"{PY} benchmarks/data.py")
     c.run(f"{PY} benchmarks/models.py")
     c.run(f"{PY} benchmarks/serve.py")
+
+
+@task
+def daily(c: Context) -> None:
+    """After each close: fetch the universe's new bars (`tg data update`), then `tg health`; exit 1 if
+    either failed (the update names its failed symbols, health its checks)."""
+    update = c.run("tg data update", warn=True)
+    health = c.run("tg health", warn=True)
+    failed = [name for name, result in (("data update", update), ("health", health)) if result.exited != 0]
+    print(f"daily: {'failed: ' + ', '.join(failed) if failed else 'ok'}")
+    if failed:
+        raise SystemExit(1)
+
+
+namespace = Collection(typecheck, lint, test, preflight, bench)
+namespace.add_collection(Collection("maintenance", daily))

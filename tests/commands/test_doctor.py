@@ -20,6 +20,7 @@ SECTIONS = {
     "dependencies",
     "paths",
     "models",
+    "data",
     "config",
     "institutional_readiness",
     "checks",
@@ -62,12 +63,15 @@ def test_strict_passes_with_a_model_and_a_recent_snapshot_only(trained_project: 
     archive.write_bytes(b"placeholder")
     old = time.time() - 48 * 3600
     os.utime(archive, (old, old))
-    report = invoke("doctor", "profile=strict", "--json").json()
+    fresh_enough = "profile.max_data_lag_sessions=0"  # the embedded data ends 2025-10-31: not gated here
+    report = invoke("doctor", "profile=strict", fresh_enough, "--json").json()
     assert report["summary"]["failed"] == ["institutional_readiness"]
     control = next(c for c in report["institutional_readiness"]["controls"] if c["id"] == "recent_snapshot")
     assert not control["ok"] and "48" in control["actual"]
     os.utime(archive, None)
-    assert invoke("doctor", "profile=strict").code == 0
+    assert invoke("doctor", "profile=strict", fresh_enough).code == 0
+    stale = invoke("doctor", "profile=strict", "--json").json()  # strict allows one session of lag
+    assert stale["summary"]["failed"] == ["data"] and stale["data"]["detail"].startswith("stale: last bar 2025-10-31")
 
 
 def test_missing_required_package_fails_the_dependency_section(project: Path) -> None:

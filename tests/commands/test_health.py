@@ -21,7 +21,10 @@ def test_fresh_clone_is_degraded_not_ready_and_says_run_train(project: Path) -> 
     assert report["execution_enabled"] is False and report["can_trade"] is False
     assert report["analysis_ready"] is False
     assert "tg train" in report["note"]
-    assert set(report["checks"]) == {"config", "paths", "models", "audit", "execution"}
+    assert set(report["checks"]) == {"config", "paths", "models", "data", "audit", "execution"}
+    data = report["checks"]["data"]
+    assert data["verdict"] == "ok" and data["last_bar"] == "2025-10-31" and data["calendar"].startswith("XSHG")
+    assert "not gated by this profile" in data["detail"]
     assert all({"ok", "verdict", "detail"} <= set(c) for c in report["checks"].values())
 
 
@@ -35,7 +38,10 @@ def test_trained_model_makes_it_healthy_and_ready(trained_project: Path) -> None
     report = out.json()
     assert (out.code, report["status"], report["analysis_ready"]) == (0, "healthy", True)
     assert version in report["note"]
-    assert invoke("health", "profile=strict").code == 0
+    assert invoke("health", "profile=strict", "profile.max_data_lag_sessions=0").code == 0
+    strict = invoke("health", "profile=strict", "--json")  # one session of lag allowed: the embedded data is older
+    assert strict.code == 1 and strict.json()["checks"]["data"]["verdict"] == "warn"
+    assert strict.json()["analysis_ready"] is True  # stale data still answers, and says so
 
 
 def current_dir(project: Path) -> Path:

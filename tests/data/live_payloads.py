@@ -47,17 +47,22 @@ class LiveBars:
         self.requests: list[tuple[str, str, str, str]] = []  # (source, symbol, adjustment, first day asked)
         self.failing: set[str] = set()  # qlib names answered with HTTP 500 by every source
         self.down: set[str] = set()  # sources answering HTTP 500 to everything
+        self.down_after: dict[str, int] = {}  # a source that goes down after answering this many requests
         self.delay = 0.0
 
     def _bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str):  # type: ignore[no-untyped-def]
         return self.source.daily_bars(symbol, start, end, adjustment)
+
+    def _down(self, source: str) -> bool:
+        answered = sum(1 for r in self.requests if r[0] == source) - 1
+        return source in self.down or answered >= self.down_after.get(source, 1 << 30)
 
     def tencent(self, query: dict[str, list[str]]) -> Route:
         code, _, start, end, _, fq = query["param"][0].split(",")
         symbol = parse_symbol(code)
         adjustment = fq or "none"
         self.requests.append(("tencent", symbol.qlib, adjustment, start))
-        if symbol.qlib in self.failing or "tencent" in self.down:
+        if symbol.qlib in self.failing or self._down("tencent"):
             return Route(b"busy", status=500, delay=self.delay)
         try:
             bars = self._bars(symbol, _day(start), _day(end), adjustment)
@@ -77,7 +82,7 @@ class LiveBars:
         symbol = Symbol(code, "SH" if market == "1" else "SZ")
         adjustment = {"0": "none", "1": "qfq", "2": "hfq"}[query["fqt"][0]]
         self.requests.append(("eastmoney", symbol.qlib, adjustment, str(_day(query["beg"][0]))))
-        if symbol.qlib in self.failing or "eastmoney" in self.down:
+        if symbol.qlib in self.failing or self._down("eastmoney"):
             return Route(b"busy", status=500, delay=self.delay)
         start, end = _day(query["beg"][0]), _day(query["end"][0])
         try:

@@ -97,12 +97,14 @@ def test_summary_lines_and_a_failed_symbol_named_then_refetched_alone(behind) ->
     assert {r[1] for r in live.requests} == {"SH600036"}  # only what was still missing
 
 
-def test_a_source_down_fails_over_and_the_rest_completes(behind) -> None:  # type: ignore[no-untyped-def]
+def test_a_source_down_mid_run_fails_over_and_the_rest_completes(behind) -> None:  # type: ignore[no-untyped-def]
     _, live, overrides = behind
-    live.down = {"tencent"}
-    out = update(overrides, "--json")
+    live.down_after = {"tencent": 4}  # two stocks served, then Tencent answers HTTP 500
+    out = update([*overrides, "update.concurrency=1"], "--json")
     assert out.code == 0 and out.json()["counts"]["updated"] == 6
-    assert {r[0] for r in live.requests} == {"tencent", "eastmoney"}
+    served = {r[1] for r in live.requests if r[0] == "eastmoney"}
+    assert len(served) == 4  # the four symbols after Tencent went down came from Eastmoney
+    assert sum(r[0] == "tencent" for r in live.requests) > 4  # Tencent was tried, failed, and its breaker opened
 
 
 def test_a_silent_source_costs_one_timeout_not_a_hang(behind) -> None:  # type: ignore[no-untyped-def]

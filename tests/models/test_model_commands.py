@@ -35,7 +35,15 @@ def test_train_predict_evaluate_end_to_end(project: Path) -> None:
     assert isinstance(p["expected_return_informative"], bool)
     assert len(p["forecast"]) == 5 and all(f["q10"] <= f["q50"] <= f["q90"] for f in p["forecast"])
     assert p["forecast"][0]["date"] == "2025-11-03"  # the next trading day after Friday 2025-10-31
-    assert p["data"] == {"source": "local", "root": "embedded", "last_bar_date": "2025-10-31", "stale": True}
+    assert p["data"] == {
+        "source": "local",
+        "root": "embedded",
+        "last_bar_date": "2025-10-31",
+        "stale": True,
+        "calendar": p["data"]["calendar"],
+        "known_until": p["data"]["known_until"],
+    }
+    assert p["data"]["calendar"].startswith("XSHG, exchange-calendars")
     assert p["model"]["version"] == report["version"]
 
     evaluated = run_tg("evaluate", "--json", cwd=project)

@@ -101,3 +101,37 @@ def test_a_config_broken_while_serving_makes_it_not_ready(
     assert "mode" in body["checks"]["config"]["detail"]
     (conf_copy / "config.yaml").write_text(original)
     wait_status(served, 200)
+
+
+def test_readyz_turns_503_when_the_data_lags_past_the_profile_and_back_after_an_update(
+    trained_project: Path, serve_project: list[Served], recorded_server
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, date, datetime
+
+    from tests.conftest import run_tg
+    from tests.data.live_payloads import TENCENT, LiveBars, truncated_copy
+    from tg.data.exchange_calendar import load_calendar
+
+    base = truncated_copy(trained_project / "base", "2025-10-23")
+    live = LiveBars()
+    recorded_server.respond(TENCENT, live.tencent)
+    calendar = load_calendar(None)
+    behind = calendar.sessions_between(date(2025, 10, 23), calendar.last_closed_session(datetime.now(UTC)))
+    allowed = behind - 3  # 6 sessions (10-24 .. 10-31) closer after the update: within it
+    overrides = [f"data.root={base}", f"profile.max_data_lag_sessions={allowed}"]
+    served = start_server(trained_project, *overrides)
+    serve_project.append(served)
+    body = served.get("/readyz").json()
+    assert served.get("/readyz").status_code == 503 and body["checks"]["data"]["detail"].startswith("stale:")
+    assert f"tg_data_sessions_behind {float(behind)}" in served.get("/metrics").text
+    remote = [
+        "source.order=[tencent]",
+        "network=china_direct",
+        f"source.endpoints.tencent_kline={recorded_server.url}{TENCENT}",
+    ]
+    update = run_tg("data", "update", "--through", "2025-10-31", *overrides, *remote, cwd=trained_project)
+    assert update.code == 0, update.stderr
+    wait_status(served, 200)
+    assert served.get("/readyz").json()["checks"]["data"]["detail"].startswith("last bar 2025-10-31")
+    answer = served.get("/api/v1/predict/600519").json()
+    assert answer["as_of"] == "2025-10-31" and answer["data"]["source"] == "local+update"

@@ -7,6 +7,7 @@ from typing import Any
 
 from tg.checks.base import CheckResult, Verdict, overall_status
 from tg.checks.context import CheckContext
+from tg.checks.data import check_data
 from tg.checks.models import check_models
 from tg.checks.paths import PATH_NAMES, check_paths
 from tg.config.loader import LoadedConfig
@@ -82,6 +83,7 @@ def run_health(loaded: LoadedConfig, config_error: ConfigError | None = None) ->
         config_check(config_error),
         check_paths({name: loaded.path(name) for name in PATH_NAMES}),
         models,
+        check_data(loaded, inspection.manifest, loaded.path("models")),
         ctx.audit,
         execution_check(loaded),
     ]

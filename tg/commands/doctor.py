@@ -10,6 +10,7 @@ from typing import Any
 from tg import __version__
 from tg.checks.base import CheckResult, Verdict
 from tg.checks.context import CheckContext
+from tg.checks.data import check_data
 from tg.checks.dependencies import check_dependencies
 from tg.checks.models import check_models
 from tg.checks.paths import PATH_NAMES, check_paths, create_missing
@@ -41,7 +42,7 @@ class DoctorReport:
         return EXIT_FAILED if self.failed else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
-        models = self.sections["models"]
+        models, data = self.sections["models"], self.sections["data"]
         return {
             "timestamp": self.timestamp,
             "tg_version": __version__,
@@ -57,6 +58,7 @@ class DoctorReport:
                 "detail": models.detail,
                 **{k: v for k, v in models.data.items() if k not in ("ensemble", "forecaster", "scaler")},
             },
+            "data": {"ok": data.ok, "detail": data.detail, **data.data},
             "config": {"valid": not self.config_errors, "errors": self.config_errors},
             "institutional_readiness": {
                 "pass": self.sections["institutional_readiness"].ok,
@@ -118,6 +120,7 @@ def run_doctor(loaded: LoadedConfig, config_error: ConfigError | None = None, fi
         ),
         "paths": check_paths(paths),
         "models": check_models(ctx.models(checksums=cfg.profile.verify_checksums)),
+        "data": check_data(loaded, ctx.models(checksums=cfg.profile.verify_checksums).manifest, paths["models"]),
         "institutional_readiness": readiness_result(controls),
     }
     required = list(cfg.profile.doctor_required)

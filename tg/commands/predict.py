@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tg.checks.data import exchange_calendar
 from tg.config.loader import LoadedConfig
 from tg.data.dates import parse_date
 from tg.data.extension import extension_dir
@@ -83,5 +84,6 @@ def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> Pr
             loaded.path("models"),
             configured_data_dir(loaded.cfg.data.root, loaded.root),
             extension_dir=extension_dir(loaded),
+            exchange=exchange_calendar(loaded),
         )
     return PredictResult(predictor.predict(symbol, as_of).data)

@@ -182,7 +182,7 @@ class UpdateConfig:
     # symbols fetched at once
     concurrency: int = 8
     # requests per second sent to one source, at most (politeness towards the public APIs)
-    rate_per_source: float = 10.0
+    rate_per_source: float = 20.0
     # a whole run gives up on what is left after this long (each request has network.timeout_s)
     deadline_s: float = 900.0
 
@@ -284,7 +284,7 @@ SOURCE_NAMES = ("local", "tencent", "eastmoney", "sina", "akshare")
 NETWORK_MODES = ("auto", "china_direct", "vpn")
 
 # Names a profile may list; the checks in `tg.checks` implement exactly these.
-DOCTOR_SECTIONS = ("dependencies", "config", "paths", "models", "institutional_readiness")
+DOCTOR_SECTIONS = ("dependencies", "config", "paths", "models", "data", "institutional_readiness")
 READINESS_CONTROLS = (
     "execution_disabled",
     "audit_log",

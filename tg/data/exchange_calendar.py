@@ -8,6 +8,7 @@ that file. Past the last session it knows, and where it is not installed, weekda
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import os
@@ -17,8 +18,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from tg.ops.atomic import atomic_write_text
 
@@ -31,42 +31,46 @@ FIRST_DAY = "2005-01-01"
 DISTRIBUTION = "exchange-calendars"
 NOT_INSTALLED = "weekdays (exchange-calendars not installed)"
 HEADER = re.compile(rf"# {EXCHANGE} sessions from exchange-calendars (\S+), known until (\d{{4}}-\d{{2}}-\d{{2}})")
-_ONE_DAY = np.timedelta64(1, "D")
-_EPOCH = date(1970, 1, 1)
 
 
-@dataclass(frozen=True, eq=False)  # eq=False: the generated __eq__ cannot compare the sessions array
+@dataclass(frozen=True, eq=False)  # eq=False: two calendars are never compared
 class ExchangeCalendar:
-    """The exchange's sessions up to `known_until`; weekdays stand in for every later day."""
+    """The exchange's sessions up to `known_until`; weekdays stand in for every later day.
 
-    sessions: np.ndarray  # datetime64[D], sorted, the exchange's sessions
+    Plain date ordinals and `bisect`, no numpy: `tg health` asks it for freshness within its
+    start-up budget."""
+
+    ordinals: tuple[int, ...]  # the exchange's sessions as `date.toordinal()`, sorted
     source: str  # which calendar answered, e.g. "XSHG, exchange-calendars 4.13.2"
     known_until: date  # the last session the calendar knows (date.min when it knows none)
+
+    @property
+    def sessions(self) -> list[date]:
+        """The known sessions as dates."""
+        return [date.fromordinal(o) for o in self.ordinals]
 
     def is_session(self, day: date) -> bool:
         """True when the exchange is open on `day` (a weekday, past `known_until`)."""
         if day > self.known_until:
             return day.weekday() < 5
-        d = _day(day)
-        i = int(np.searchsorted(self.sessions, d))
-        return i < len(self.sessions) and bool(self.sessions[i] == d)
+        i = bisect.bisect_left(self.ordinals, day.toordinal())
+        return i < len(self.ordinals) and self.ordinals[i] == day.toordinal()
 
-    def next_sessions(self, after: np.datetime64 | date, n: int) -> list[date]:
-        """The `n` sessions strictly after `after`; past `known_until`, weekdays."""
-        start = _day(after)
-        known = self.sessions[int(np.searchsorted(self.sessions, start, side="right")) :][: max(n, 0)]
-        beyond = _weekdays_after(max(start, self._known_until), n - len(known))
-        return [_date(d) for d in (*known, *beyond)]
+    def next_sessions(self, after: object, n: int) -> list[date]:
+        """The `n` sessions strictly after `after` (a date or numpy datetime64); past `known_until`, weekdays."""
+        start = as_date(after)
+        i = bisect.bisect_right(self.ordinals, start.toordinal())
+        known = [date.fromordinal(o) for o in self.ordinals[i : i + max(n, 0)]]
+        return known + _weekdays_after(max(start, self.known_until), n - len(known))
 
     def sessions_between(self, after: date, through: date) -> int:
         """How many sessions d have `after` < d <= `through` (weekdays past `known_until`)."""
         if through <= after:
             return 0
-        lo, hi, known_until = _day(after), _day(through), self._known_until
-        count = int(np.searchsorted(self.sessions, min(hi, known_until), "right"))
-        count -= int(np.searchsorted(self.sessions, lo, "right"))
-        if hi > known_until:
-            count += int(np.busday_count(max(lo, known_until) + _ONE_DAY, hi + _ONE_DAY))
+        lo, hi = after.toordinal(), min(through, self.known_until).toordinal()
+        count = max(bisect.bisect_right(self.ordinals, hi) - bisect.bisect_right(self.ordinals, lo), 0)
+        if through > self.known_until:
+            count += _weekdays_between(max(after, self.known_until), through)
         return count
 
     def last_closed_session(self, now: datetime) -> date:
@@ -74,82 +78,102 @@ class ExchangeCalendar:
         if now.utcoffset() is None:  # astimezone would silently take a naive time as the machine's local time
             raise ValueError(f"last_closed_session needs a timezone-aware datetime, got {now.isoformat()}")
         local = now.astimezone(CHINA)
-        day = _day(local.date() if local.time() >= CLOSE else local.date() - timedelta(days=1))
-        weekday = _day(np.busday_offset(day, 0, roll="backward"))
-        if weekday > self._known_until:
-            return _date(weekday)
-        i = int(np.searchsorted(self.sessions, day, side="right"))
+        day = local.date() if local.time() >= CLOSE else local.date() - timedelta(days=1)
+        weekday = day - timedelta(days=max(day.weekday() - 4, 0))
+        if weekday > self.known_until:
+            return weekday
+        i = bisect.bisect_right(self.ordinals, day.toordinal())
         if i == 0:  # before the first known session: nothing to go on but weekdays
-            return _date(weekday)
-        return _date(self.sessions[i - 1])
+            return weekday
+        return date.fromordinal(self.ordinals[i - 1])
 
     def describe(self) -> dict[str, str]:
         """Which calendar answers and until when it knows the exchange's holidays."""
-        known = self.known_until.isoformat() if len(self.sessions) else "none"
+        known = self.known_until.isoformat() if self.ordinals else "none"
         return {"calendar": self.source, "known_until": known}
-
-    @property
-    def _known_until(self) -> np.datetime64:
-        return _day(self.known_until)
 
 
 @functools.cache
-def load_calendar(cache_dir: Path | None) -> ExchangeCalendar:
-    """The XSHG calendar: from the text cache under `cache_dir`, else built (and cached) from
-    exchange-calendars, else weekdays. Cached per process; `None` means no cache file."""
+def load_calendar(cache_dir: Path | None, build: bool = True) -> ExchangeCalendar:
+    """The XSHG calendar: from the text cache under `cache_dir` (for the installed exchange-calendars),
+    else built from exchange-calendars and cached (`build`), else the snapshot shipped in the package,
+    else weekdays. Cached per process; `None` means no cache file.
+
+    `tg health` passes `build=False`: it must not import pandas, so before the first other command
+    has built the cache it answers from the shipped snapshot (which says its version and end)."""
     version = _installed_version()
     if version is None:
-        return _weekdays()
+        return _snapshot() or _weekdays()
     path = None if cache_dir is None else Path(cache_dir) / "exchange-calendar" / f"{EXCHANGE}-{version}.txt"
     if path is not None:
         cached = _read_cache(path, version)
         if cached is not None:
             return cached
+    if not build:
+        return _snapshot() or _weekdays()
     try:
         calendar, text = _build(version)
     except ImportError as exc:
-        log.debug("exchange-calendars %s could not be imported (%s); counting weekdays", version, exc)
-        return _weekdays()
+        log.debug("exchange-calendars %s could not be imported (%s); using the shipped snapshot", version, exc)
+        return _snapshot() or _weekdays()
     if path is not None:
         _write_cache(path, text)
     return calendar
 
 
-def trading_days_after(
-    data_calendar: np.ndarray, last_bar: np.datetime64, n: int, calendar: ExchangeCalendar
-) -> list[str]:
-    """The next `n` trading days after `last_bar` (ISO dates): the data's own calendar while it lasts
-    (it is what the data has), then the exchange calendar."""
-    days = np.asarray(data_calendar).astype("datetime64[D]")
-    last = _day(last_bar)
-    ahead = days[days > last][: max(n, 0)]
-    start = max(last, days[-1]) if len(days) else last
-    more = calendar.next_sessions(start, n - len(ahead))
-    return [str(d) for d in ahead] + [d.isoformat() for d in more]
+def _snapshot() -> ExchangeCalendar | None:
+    """The sessions shipped with tg (`tg/data/embedded/calendars/XSHG.txt`, made by exchange-calendars)."""
+    path = Path(__file__).resolve().parent / "embedded" / "calendars" / f"{EXCHANGE}.txt"
+    try:
+        header = path.read_text(encoding="utf-8").partition("\n")[0]
+    except OSError:
+        return None
+    match = HEADER.fullmatch(header.strip())
+    return _read_cache(path, match.group(1)) if match else None
 
 
-def _day(value: np.datetime64 | date) -> np.datetime64:
-    if isinstance(value, np.datetime64):
-        return value.astype("datetime64[D]")
-    return np.datetime64(value, "D")
+def trading_days_after(data_calendar: Any, last_bar: Any, n: int, calendar: ExchangeCalendar) -> list[str]:
+    """The next `n` trading days after `last_bar` (ISO dates): the data's own calendar (datetime64[D]
+    array) while it lasts — it is what the data has — then the exchange calendar."""
+    last = as_date(last_bar)
+    ahead = [str(d) for d in data_calendar[data_calendar > data_calendar.dtype.type(last)][: max(n, 0)]]
+    start = max(last, as_date(data_calendar[-1])) if len(data_calendar) else last
+    return ahead + [d.isoformat() for d in calendar.next_sessions(start, n - len(ahead))]
 
 
-def _date(day: np.datetime64) -> date:
-    return _EPOCH + timedelta(days=int(day.astype("datetime64[D]").astype(np.int64)))
+def as_date(value: object) -> date:
+    """A `date` from a date, a datetime or a numpy datetime64 (read from its ISO text: no numpy import)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
-def _weekdays_after(day: np.datetime64, n: int) -> np.ndarray:
-    # roll backward first so that a weekend `day` is followed by its Monday, not the Tuesday
-    return np.busday_offset(day, np.arange(1, max(n, 0) + 1), roll="backward")
+def _weekdays_after(day: date, n: int) -> list[date]:
+    """The `n` weekdays after `day` (a weekend `day` is followed by its Monday)."""
+    days: list[date] = []
+    while len(days) < n:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days.append(day)
+    return days
+
+
+def _weekdays_between(after: date, through: date) -> int:
+    """Weekdays d with `after` < d <= `through`."""
+    span = (through - after).days
+    weeks, rest = divmod(span, 7)
+    extra = sum(1 for k in range(1, rest + 1) if (after + timedelta(days=k)).weekday() < 5)
+    return weeks * 5 + extra
 
 
 def _weekdays() -> ExchangeCalendar:
-    return ExchangeCalendar(np.array([], dtype="datetime64[D]"), NOT_INSTALLED, date.min)
+    return ExchangeCalendar((), NOT_INSTALLED, date.min)
 
 
-def _calendar(sessions: np.ndarray, version: str) -> ExchangeCalendar:
-    sessions.setflags(write=False)  # shared by every caller of load_calendar
-    return ExchangeCalendar(sessions, f"{EXCHANGE}, exchange-calendars {version}", _date(sessions[-1]))
+def _calendar(ordinals: tuple[int, ...], version: str) -> ExchangeCalendar:
+    return ExchangeCalendar(ordinals, f"{EXCHANGE}, exchange-calendars {version}", date.fromordinal(ordinals[-1]))
 
 
 def _installed_version() -> str | None:
@@ -186,20 +210,20 @@ def _read_cache(path: Path, version: str) -> ExchangeCalendar | None:
         return None
     match = HEADER.fullmatch(header.strip())
     try:
-        sessions = np.array(body.split(), dtype="datetime64[D]")
+        ordinals = tuple(date.fromisoformat(line).toordinal() for line in body.split())
     except ValueError as exc:
         log.info("calendar cache %s has a line that is not a date (%s); rebuilding it", path, exc)
         return None
     if (
         match is None
         or match.group(1) != version
-        or len(sessions) == 0
-        or str(sessions[-1]) != match.group(2)
-        or not bool(np.all(sessions[1:] > sessions[:-1]))
+        or not ordinals
+        or date.fromordinal(ordinals[-1]).isoformat() != match.group(2)
+        or any(b <= a for a, b in zip(ordinals, ordinals[1:], strict=False))
     ):
         log.info("calendar cache %s is corrupt (header, order or last date); rebuilding it", path)
         return None
-    return _calendar(sessions, version)
+    return _calendar(ordinals, version)
 
 
 def _build(version: str) -> tuple[ExchangeCalendar, str]:
@@ -213,10 +237,10 @@ def _build(version: str) -> tuple[ExchangeCalendar, str]:
         bound = type(calendar).bound_max()
         if bound is not None and bound > calendar.last_session:  # the default end is a year from today
             calendar = xc.get_calendar(EXCHANGE, start=FIRST_DAY, end=bound)
-    sessions = np.asarray(calendar.sessions.values).astype("datetime64[D]")
-    days = np.datetime_as_string(sessions, unit="D")
-    header = f"# {EXCHANGE} sessions from exchange-calendars {version}, known until {days[-1]}"
-    return _calendar(sessions, version), "\n".join([header, *days]) + "\n"
+    days = [d.date() for d in calendar.sessions]
+    header = f"# {EXCHANGE} sessions from exchange-calendars {version}, known until {days[-1].isoformat()}"
+    text = "\n".join([header, *(d.isoformat() for d in days)]) + "\n"
+    return _calendar(tuple(d.toordinal() for d in days), version), text
 
 
 def _write_cache(path: Path, text: str) -> None:

@@ -21,7 +21,6 @@ for another base is ignored (with a warning), never mixed in.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import numpy as np
 
 from tg.data.bar_store import BarStore
 from tg.data.bars import BarSet
+from tg.data.freshness import BASE_FILE, base_identity, continues
 from tg.data.symbols import Symbol
 from tg.data.validation import JUMP_MARGIN, price_limit, validate_bars
 from tg.errors import DataError
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BASE_FILE = "base.json"
 EVENT_TOLERANCE = 1e-3  # a move of the qfq/raw ratio beyond this is a corporate action, not rounding
 ANCHOR_TOLERANCE = 0.005  # the source's raw close on the anchor day must match the stored one this closely
 
@@ -74,11 +73,6 @@ def extension_of(loaded: LoadedConfig, base: Path) -> Extension | None:
     return Extension(directory, base) if directory is not None else None
 
 
-def base_identity(base: Path) -> str:
-    """sha256 of the base's calendar: the extension's factors continue this base and no other."""
-    return hashlib.sha256((base / "calendars" / "day.txt").read_bytes()).hexdigest()
-
-
 class Extension:
     """Newer days of a base Qlib directory, kept in the bar store at `root`."""
 
@@ -102,15 +96,7 @@ class Extension:
         return self._usable[1]
 
     def _check_base(self) -> bool:
-        marker = self.root / BASE_FILE
-        if not marker.is_file():
-            return False
-        try:
-            recorded = json.loads(marker.read_text(encoding="utf-8"))["calendar_sha256"]
-            return bool(recorded == base_identity(self.base))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("extension %s: unreadable %s (%s); ignored", self.root, BASE_FILE, exc)
-            return False
+        return continues(self.root, self.base)
 
     def claim(self) -> None:
         """Record this base as the one the store continues; a store made for another base is emptied first."""

@@ -1,36 +1,86 @@
-"""How far the data lags the market: the last closed session, sessions behind, age of the last bar.
+"""How far the data lags the market: where it ends, the last closed session, the sessions between.
 
-A-share sessions close at 15:00 China time (UTC+8, no daylight saving). Sessions after the data's
-own calendar are counted as weekdays: exchange holidays beyond the data are not known here, so a
-holiday week counts as lag (the exchange calendar replaces this in the data-update step).
+The data ends on the last day of the data directory's calendar, or of the extension's when
+`tg data update` has stitched newer days onto that directory (`base.json` in the extension names the
+base it continues). Sessions are the exchange's (`tg.data.exchange_calendar`), so a holiday week is
+not missing data. Standard library only: `tg health` reports freshness within its start-up budget.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
 
-import numpy as np
+from tg.data.exchange_calendar import CHINA, CLOSE, ExchangeCalendar
 
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
-CLOSE = time(15, 0)
-
-
-def last_closed_session(now: datetime) -> date:
-    """The latest weekday whose 15:00 China-time close is at or before `now`."""
-    local = now.astimezone(CHINA)
-    day = local.date() if local.time() >= CLOSE else local.date() - timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
+BASE_FILE = "base.json"  # in the extension: the base directory whose factors it continues
 
 
-def sessions_behind(last_bar: date, now: datetime) -> int:
-    """Closed sessions (weekdays) after `last_bar` up to `now`: 0 when the data is current."""
-    closed = last_closed_session(now)
-    if closed <= last_bar:
-        return 0
-    start = np.datetime64(last_bar + timedelta(days=1), "D")
-    return int(np.busday_count(start, np.datetime64(closed + timedelta(days=1), "D")))
+@dataclass(frozen=True)
+class Freshness:
+    last_bar: date
+    last_closed: date
+    sessions_behind: int
+    age_seconds: float
+    calendar: dict[str, str]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "last_bar": self.last_bar.isoformat(),
+            "last_closed_session": self.last_closed.isoformat(),
+            "sessions_behind": self.sessions_behind,
+            "age_seconds": round(self.age_seconds),
+            **self.calendar,
+        }
+
+
+def embedded_root() -> Path:
+    """The Qlib-layout subset shipped inside the package."""
+    return Path(__file__).resolve().parent / "embedded" / "cn_daily"
+
+
+def base_identity(base: Path) -> str:
+    """sha256 of a data directory's calendar: an extension's factors continue this base and no other."""
+    return hashlib.sha256((base / "calendars" / "day.txt").read_bytes()).hexdigest()
+
+
+def continues(extension: Path, base: Path) -> bool:
+    """True when `extension` holds days stitched onto `base` (its `base.json` names the same calendar)."""
+    try:
+        recorded = json.loads((extension / BASE_FILE).read_text(encoding="utf-8"))["calendar_sha256"]
+        return bool(recorded == base_identity(base))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def last_day(calendar_file: Path) -> date | None:
+    """The last date of a Qlib calendar file (None when it is missing or empty)."""
+    try:
+        lines = calendar_file.read_text(encoding="utf-8").split()
+        return date.fromisoformat(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        return None
+
+
+def data_end(base: Path, extension: Path | None) -> date | None:
+    """The last day of the data: the base's calendar, or the extension's when it continues this base."""
+    end = last_day(base / "calendars" / "day.txt")
+    if extension is not None and continues(extension, base):
+        newer = last_day(extension / "calendars" / "day.txt")
+        if newer is not None and (end is None or newer > end):
+            end = newer
+    return end
+
+
+def freshness(last_bar: date, calendar: ExchangeCalendar, now: datetime | None = None) -> Freshness:
+    """The lag of data ending on `last_bar` behind the last session closed at `now`."""
+    now = now or datetime.now(UTC)
+    closed = calendar.last_closed_session(now)
+    behind = calendar.sessions_between(last_bar, closed)
+    return Freshness(last_bar, closed, behind, bar_age_seconds(last_bar, now), calendar.describe())
 
 
 def bar_age_seconds(last_bar: date, now: datetime | None = None) -> float:

@@ -15,15 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from tg.data.bars import BarSet, Quote
+from tg.data.freshness import embedded_root
 from tg.data.symbols import Symbol
 from tg.errors import DataError, NoData
 
 PRICE_FIELDS = ("open", "high", "low", "close")
-
-
-def embedded_root() -> Path:
-    """The Qlib-layout subset shipped inside the package."""
-    return Path(__file__).resolve().parent / "embedded" / "cn_daily"
 
 
 class LocalSource:

@@ -40,6 +40,7 @@ OPERATIONS = ("fetch", "predict", "train")
 SCRAPE_GAUGES = {
     "tg_model_age_seconds": "Seconds since the current model was trained (absent when there is none).",
     "tg_data_last_bar_age_seconds": "Seconds since the close (15:00 Asia/Shanghai) of the model data's last bar.",
+    "tg_data_sessions_behind": "Exchange sessions (XSHG) closed since the model data's last bar.",
     "tg_ready": "1 when /readyz would answer 200, else 0.",
     "tg_cache_hit_ratio": "Hits / lookups of a cache since the process started (absent before the first lookup).",
     "tg_consecutive_failures": "Failed runs of an operation in a row, from the recovery metrics.",

@@ -1,7 +1,8 @@
 """`/readyz`: the model loaded and verified, the data fresh enough for the profile, the config valid.
 
-Each check is computed from the state on disk (through `ModelWatch`, the data directory's calendar
-and a re-composition of the config tree), at most once per `serve.readiness_interval_s`.
+Each check is computed from the state on disk (through `ModelWatch`, `tg.checks.data` — the same
+freshness check as `tg health` — and a re-composition of the config tree), at most once per
+`serve.readiness_interval_s`.
 """
 
 from __future__ import annotations
@@ -9,13 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from tg.checks.base import CheckResult, Verdict
-from tg.data.freshness import bar_age_seconds, sessions_behind
-from tg.errors import ConfigError, DataError
+from tg.errors import ConfigError
 from tg.server.model_watch import ModelWatch
 
 
@@ -47,44 +46,6 @@ def check_model(watch: ModelWatch) -> CheckResult:
         f"model {version} loaded, {len(inspection.manifest.files)} files verified",
         {"version": version, "trained_at": inspection.manifest.trained_at},
     )
-
-
-class DataWatch:
-    """The last bar of the data the model reads, re-read when its calendar file changes."""
-
-    def __init__(self, data_dir: Callable[[], Path]) -> None:
-        self._data_dir = data_dir
-        self._key: tuple[Any, ...] | None = None
-        self._last: date | None = None
-        self._error = ""
-
-    def last_bar(self) -> tuple[date | None, str]:
-        """(last bar date, "") or (None, why it is unknown)."""
-        path = self._data_dir() / "calendars" / "day.txt"
-        try:
-            st = path.stat()
-            key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
-            if key != self._key:
-                lines = path.read_text(encoding="utf-8").split()
-                self._last, self._error, self._key = date.fromisoformat(lines[-1]), "", key
-        except (OSError, ValueError, IndexError, DataError) as exc:
-            self._last, self._error, self._key = None, f"cannot read {path}: {exc}", None
-        return self._last, self._error
-
-
-def check_data(watch: DataWatch, max_lag_sessions: int, now: datetime | None = None) -> CheckResult:
-    """ok while the data lags the last closed session by at most `max_lag_sessions` (0: not gated)."""
-    last, error = watch.last_bar()
-    if last is None:
-        return CheckResult("data", Verdict.fail, error)
-    now = now or datetime.now(UTC)
-    behind = sessions_behind(last, now)
-    data = {"last_bar": str(last), "sessions_behind": behind, "age_seconds": round(bar_age_seconds(last, now))}
-    limit = f"allowed {max_lag_sessions}" if max_lag_sessions else "not gated by this profile"
-    detail = f"last bar {last}, {behind} session(s) behind ({limit})"
-    if max_lag_sessions and behind > max_lag_sessions:
-        return CheckResult("data", Verdict.fail, "stale: " + detail, data)
-    return CheckResult("data", Verdict.ok, detail, data)
 
 
 class ConfigWatch:

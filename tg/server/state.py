@@ -21,6 +21,7 @@ from typing import Any
 
 from tg import __version__
 from tg.checks.base import CheckResult, Verdict
+from tg.checks.data import check_data, exchange_calendar
 from tg.config.loader import LoadedConfig, load_config
 from tg.data.extension import extension_dir
 from tg.data.market import MarketData
@@ -29,7 +30,7 @@ from tg.ops.json_safe import strict_json
 from tg.ops.metrics import OPERATIONS, TgMetrics, counted
 from tg.ops.recovery import RecoveryMetrics
 from tg.server.model_watch import ModelWatch
-from tg.server.readiness import ConfigWatch, DataWatch, Readiness, check_data, check_model, readiness
+from tg.server.readiness import ConfigWatch, Readiness, check_model, readiness
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ class ServerState:
         self.started_at = time.time()
         self._data_dir = configured_data_dir(loaded.cfg.data.root, loaded.root)
         self.watch = ModelWatch(loaded.path("models"), self._load_predictor, serve.readiness_interval_s)
-        self.data = DataWatch(self.data_dir)
+        self.calendar = exchange_calendar(loaded)
+        self._data_check: CheckResult | None = None
         self.config = ConfigWatch(lambda: load_config(overrides, cwd=loaded.cwd), self._config_files)
         self.recent: deque[dict[str, Any]] = deque(maxlen=serve.recent_predictions)
         self._last_answers: OrderedDict[tuple[str, str | None], dict[str, Any]] = OrderedDict()
@@ -89,27 +91,20 @@ class ServerState:
             cache_seconds=0,  # the server keeps the answer cache (rendered bytes), see cached_answer
             recovery=self.recovery,
             extension_dir=extension_dir(self.loaded),
+            exchange=self.calendar,
         )
 
     def _config_files(self) -> list[Path]:
         """What the composed config is made of: every file of the tree, and `.env` in the working dir."""
         return [*sorted(p for p in self.loaded.conf_dir.rglob("*.yaml")), self.loaded.cwd / ".env"]
 
-    def data_dir(self) -> Path:
-        """The data the model reads: `data.root` when configured, else the model's training data."""
-        if self._data_dir is not None:
-            return self._data_dir
-        predictor = self.watch.predictor
-        if predictor is not None:
-            return Path(predictor.data_dir)
-        from tg.models.universe import data_root
-
-        return data_root(self.loaded.cfg.data.root, self.loaded.root)
-
     def check_readiness(self) -> Readiness:
         """Every readiness check from the state on disk (blocking: hashes changed model files)."""
         model = check_model(self.watch)
-        data = check_data(self.data, self.loaded.cfg.profile.max_data_lag_sessions)
+        inspection = self.watch.inspection
+        manifest = inspection.manifest if inspection is not None else None
+        data = check_data(self.loaded, manifest, self.loaded.path("models"), calendar=self.calendar)
+        self._data_check = data
         self._ready = readiness(model, data, self.config.check())
         return self._ready
 
@@ -310,6 +305,7 @@ class ServerState:
         gauges = self.metrics.gauges
         gauges.provide("tg_model_age_seconds", self._model_age)
         gauges.provide("tg_data_last_bar_age_seconds", self._data_age)
+        gauges.provide("tg_data_sessions_behind", self._sessions_behind)
         gauges.provide("tg_ready", lambda: {(): 1.0 if self.ready.ready else 0.0})
         gauges.provide(
             "tg_cache_hit_ratio",
@@ -341,11 +337,20 @@ class ServerState:
         age = _age(inspection.manifest.trained_at)
         return {} if age is None else {(): age}
 
+    def _sessions_behind(self) -> dict[tuple[str, ...], float]:
+        check = self._data_check
+        behind = check.data.get("sessions_behind") if check is not None else None
+        return {} if behind is None else {(): float(str(behind))}
+
     def _data_age(self) -> dict[tuple[str, ...], float]:
+        """Seconds since the close of the last bar the models read (as of the last readiness check)."""
+        from datetime import date
+
         from tg.data.freshness import bar_age_seconds
 
-        last, _ = self.data.last_bar()
-        return {} if last is None else {(): bar_age_seconds(last)}
+        check = self._data_check
+        last = check.data.get("last_bar") if check is not None else None
+        return {} if last is None else {(): bar_age_seconds(date.fromisoformat(str(last)))}
 
     def close(self) -> None:
         """Finish: the monitor stopped, no new predictions, recovery records flushed."""

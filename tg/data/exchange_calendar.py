@@ -14,13 +14,10 @@ import logging
 import os
 import re
 import sys
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
-
-from tg.ops.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +225,8 @@ def _read_cache(path: Path, version: str) -> ExchangeCalendar | None:
 
 def _build(version: str) -> tuple[ExchangeCalendar, str]:
     """The calendar and its cache text, from exchange-calendars (~0.5-1 s: it imports pandas)."""
+    import warnings
+
     import exchange_calendars as xc
 
     with warnings.catch_warnings():
@@ -244,6 +243,8 @@ def _build(version: str) -> tuple[ExchangeCalendar, str]:
 
 
 def _write_cache(path: Path, text: str) -> None:
+    from tg.ops.atomic import atomic_write_text  # tempfile: not needed on the read path (tg health)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, text)

@@ -8,7 +8,6 @@ not missing data. Standard library only: `tg health` reports freshness within it
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -44,6 +43,8 @@ def embedded_root() -> Path:
 
 def base_identity(base: Path) -> str:
     """sha256 of a data directory's calendar: an extension's factors continue this base and no other."""
+    import hashlib
+
     return hashlib.sha256((base / "calendars" / "day.txt").read_bytes()).hexdigest()
 
 

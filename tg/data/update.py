@@ -127,12 +127,13 @@ class DataUpdate:
             adjusted = None if symbol.is_index else self.chain.daily_bars(symbol, anchor.day, through, "qfq")
             bars = stitch(anchor, raw, adjusted)
             if not len(bars):
-                return SymbolOutcome(name, "stale", f"no bar after {anchor.day} yet", last_bar=str(anchor.day))
+                why = f"the sources have nothing after {anchor.day} (suspended, or not published yet)"
+                return SymbolOutcome(name, "stale", why, last_bar=str(anchor.day))
             with self._save_lock:
                 self.extension.store.save(bars)
             last = str(bars.last_date)
             if bars.last_date is not None and self.calendar.sessions_between(bars.last_date, through) > 0:
-                detail = f"{len(bars)} new day(s), but nothing after {last} (suspended?)"
+                detail = f"{len(bars)} new day(s) stored through {last}; the sources have nothing after it (suspended, or not published yet)"
                 return SymbolOutcome(name, "stale", detail, len(bars), last)
             return SymbolOutcome(name, "updated", f"{len(bars)} new day(s)", len(bars), last)
         except (NoBars, NoData) as exc:

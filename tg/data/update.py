@@ -133,7 +133,10 @@ class DataUpdate:
                 self.extension.store.save(bars)
             last = str(bars.last_date)
             if bars.last_date is not None and self.calendar.sessions_between(bars.last_date, through) > 0:
-                detail = f"{len(bars)} new day(s) stored through {last}; the sources have nothing after it (suspended, or not published yet)"
+                detail = (
+                    f"{len(bars)} new day(s) stored through {last}; the sources have nothing after it "
+                    "(suspended, or not published yet)"
+                )
                 return SymbolOutcome(name, "stale", detail, len(bars), last)
             return SymbolOutcome(name, "updated", f"{len(bars)} new day(s)", len(bars), last)
         except (NoBars, NoData) as exc:

@@ -215,5 +215,6 @@ def test_a_holiday_week_is_not_missing_data(project: Path, recorded_server: Reco
 
 def test_usage_errors(project: Path) -> None:
     assert invoke("data", "update", "--since", "yesterday").code == 2
+    assert invoke("data", "update", "--universe", "NOPE").code == 2
     assert invoke("data", "update", "source=local").code == 2  # no remote source to update from
     assert "no remote source" in invoke("data", "update", "source=local").stderr

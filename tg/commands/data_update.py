@@ -16,7 +16,7 @@ from tg.config.loader import LoadedConfig
 from tg.data.dates import parse_date
 from tg.data.symbols import Symbol, parse_symbol
 from tg.data.update import OUTCOMES, SymbolOutcome, UpdateReport
-from tg.errors import EXIT_FAILED, EXIT_OK, ArtifactError, UsageError
+from tg.errors import EXIT_FAILED, EXIT_OK, ArtifactError, DataError, UsageError
 from tg.models.manifest import META_FILE, current_version_dir
 from tg.models.universe import configured_data_dir, data_root, resolve_universe, trained_data_dir
 
@@ -129,7 +129,10 @@ def update_scope(loaded: LoadedConfig, universe: str | None) -> tuple[Path, list
     elif "," in universe or universe[:1].isdigit() or universe[:2].lower() in ("sh", "sz", "bj"):
         names = [parse_symbol(item.strip()).qlib for item in universe.split(",") if item.strip()]
     else:
-        names = resolve_universe(base, universe)
+        try:
+            names = resolve_universe(base, universe)
+        except DataError as exc:
+            raise UsageError(f"--universe {universe}: {exc}") from exc
     if names is None:  # every stock of the base
         from tg.data.local import LocalSource
 

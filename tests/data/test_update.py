@@ -118,10 +118,9 @@ def test_a_silent_source_costs_one_timeout_not_a_hang(behind) -> None:  # type: 
     assert elapsed < 12, elapsed  # 6 symbols × 2 sources × 1 s timeouts, 8 at a time; never the 3 s answers
 
 
-def test_a_dividend_without_an_adjusted_series_is_refused_not_stitched(behind) -> None:  # type: ignore[no-untyped-def]
-    """Sina-like: only unadjusted bars. The 601318 seam would fall 1.5 % for no reason it can know…
-    which is within the daily limit, so the stitch is made and the factor is carried; what the
-    anchor cross-check refuses is a different series."""
+def test_a_source_that_disagrees_on_the_stored_day_is_refused_not_stitched(behind) -> None:  # type: ignore[no-untyped-def]
+    """The stored day is fetched again: a source quoting 601318 20 % higher there (wrong symbol,
+    wrong units) is a different series, and nothing of it is stored."""
     _, live, overrides = behind
     original = live._bars
 

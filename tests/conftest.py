@@ -68,9 +68,11 @@ def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def trained_project(project: Path, trained_models: Path) -> Path:
-    """`project` with a copy of the session's trained model as its current model."""
-    shutil.rmtree(project / "models_saved")
-    shutil.copytree(trained_models / "models_saved", project / "models_saved")
+    """`project` with a copy of the session's trained model as its current model (and the audit log
+    that recorded its switch)."""
+    for name in ("models_saved", "audit"):
+        shutil.rmtree(project / name)
+        shutil.copytree(trained_models / name, project / name)
     return project
 
 

@@ -33,7 +33,7 @@ def test_degraded_fails_under_strict(project: Path) -> None:
 
 
 def test_trained_model_makes_it_healthy_and_ready(trained_project: Path) -> None:
-    version = (trained_project / "models_saved" / "CURRENT").read_text().strip()
+    version = (trained_project / "models_saved" / "CURRENT").read_text().split()[0]
     out = invoke("health", "--json")
     report = out.json()
     assert (out.code, report["status"], report["analysis_ready"]) == (0, "healthy", True)
@@ -46,7 +46,7 @@ def test_trained_model_makes_it_healthy_and_ready(trained_project: Path) -> None
 
 def current_dir(project: Path) -> Path:
     models = project / "models_saved"
-    return models / (models / "CURRENT").read_text().strip()
+    return models / (models / "CURRENT").read_text().split()[0]
 
 
 def test_tampered_model_is_unhealthy(trained_project: Path) -> None:

@@ -26,7 +26,7 @@ from tg.models.manifest import (
 
 
 def current_dir(models: Path) -> Path:
-    return models / (models / CURRENT).read_text().strip()
+    return models / (models / CURRENT).read_text().split()[0]
 
 
 def reseal(model_dir: Path, edit) -> None:  # type: ignore[no-untyped-def]

@@ -85,7 +85,7 @@ def test_predict_without_a_model_says_run_tg_train(project: Path) -> None:
 
 def test_predict_refuses_a_tampered_model(trained_project: Path) -> None:
     models = trained_project / "models_saved"
-    version = (models / "CURRENT").read_text().strip()
+    version = (models / "CURRENT").read_text().split()[0]
     target = models / version / "linear.json"
     target.write_text(target.read_text().replace("0", "1", 1))
     out = invoke("predict", "600519", "--json")

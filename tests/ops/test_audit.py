@@ -56,3 +56,31 @@ def test_a_partial_last_line_is_reported_and_blocks_appends(log: AuditLog) -> No
 def test_missing_log_is_an_intact_empty_chain(tmp_path: Path) -> None:
     report = AuditLog(tmp_path / "none.jsonl").verify()
     assert report.ok and report.entries == 0
+
+
+def test_a_shortened_or_deleted_log_is_caught_by_its_head(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for n in range(5):
+        log.append("train", {"n": n})
+    assert log.verify().ok and log.head() == (4, log.verify().last_hash)
+    lines = log.path.read_text().splitlines(keepends=True)
+    log.path.write_text("".join(lines[:-3]))  # head -n -3: the chain itself is still valid
+    report = log.verify()
+    assert not report.ok and "ends at entry 1 but its head records entry 4" in report.reason
+    with pytest.raises(AuditError, match="refusing to append"):
+        log.append("train", {"n": 9})  # never extend a chain known to be cut
+    log.path.unlink()
+    assert not log.verify().ok and "is missing" in log.verify().reason
+
+
+def test_the_cli_says_broken_for_a_truncated_log(project: Path) -> None:
+    from tests.conftest import invoke
+
+    log = AuditLog(project / "audit" / "audit.jsonl")
+    for n in range(3):
+        log.append("train", {"n": n})
+    assert invoke("audit", "verify").code == 0
+    log.path.write_text(log.path.read_text().splitlines(keepends=True)[0])
+    out = invoke("audit", "verify")
+    assert out.code == 1
+    assert invoke("health", "--json").json()["checks"]["audit"]["verdict"] == "fail"

@@ -13,7 +13,7 @@ from tests.server.conftest import Served, start_server
 
 def current_dir(project: Path) -> Path:
     models = project / "models_saved"
-    return models / (models / "CURRENT").read_text().strip()
+    return models / (models / "CURRENT").read_text().split()[0]
 
 
 def wait_status(served: Served, status: int) -> dict:

@@ -26,4 +26,4 @@ class CheckContext:
     @cached_property
     def audit(self) -> CheckResult:
         cfg = self.loaded.cfg.audit
-        return check_audit(self.loaded.path("audit"), cfg.file, cfg.enabled)
+        return check_audit(self.loaded.path("audit"), cfg.file, cfg.enabled, self.loaded.path("models"))

@@ -131,16 +131,20 @@ def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResu
         "metrics": holdout,
         "versions": _versions(),
     }
-    version_dir = save_model(loaded.path("models"), trained.ensemble, meta)
-    if cfg.audit.enabled:
-        AuditLog(loaded.path("audit") / cfg.audit.file).append(
+
+    def audited(version_dir: Path) -> tuple[int, str] | None:
+        """The audit entry of the switch, written before it: a model never becomes current unaudited."""
+        if not cfg.audit.enabled:
+            return None
+        entry = AuditLog(loaded.path("audit") / cfg.audit.file).append(
             "model.train",
-            {
-                "version": version_dir.name,
-                "members": list(cfg.model.members),
-                "fingerprint": fingerprint,
-            },
+            {"version": version_dir.name, "members": list(cfg.model.members), "fingerprint": fingerprint},
         )
+        return int(entry["seq"]), str(entry["hash"])
+
+    version_dir = save_model(
+        loaded.path("models"), trained.ensemble, meta, before_switch=audited, keep_versions=cfg.train.keep_versions
+    )
     return TrainResult(version_dir.name, time.perf_counter() - began, meta)
 
 

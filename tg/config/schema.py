@@ -239,6 +239,8 @@ class TrainConfig:
     # torch threads for the GRU: with 2, OpenMP spin-waits make training ~10x slower whenever
     # another process holds the other core, for little gain on an idle machine
     torch_threads: int = 1
+    # saved model versions kept in paths.models (the current and the previous one are never pruned)
+    keep_versions: int = 5
 
 
 @dataclass

@@ -147,6 +147,7 @@ def _model_rules(cfg: AppConfig, need: Callable[[bool, str, str], None]) -> None
     need(m.gbm_rounds >= 1, "model.gbm_rounds", "must be >= 1")
     t = cfg.train
     need(t.epochs >= 1, "train.epochs", "must be >= 1")
+    need(t.keep_versions >= 2, "train.keep_versions", "must be >= 2 (the current and the previous model)")
     need(t.threads >= 1 and t.torch_threads >= 1, "train.threads", "threads and torch_threads must be >= 1")
     train_end, valid_end, calib_end = _day(t.train_end), _day(t.valid_end), _day(t.calib_end)
     if train_end and valid_end and calib_end:

@@ -15,7 +15,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,12 +45,42 @@ def new_version(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def save_model(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], version: str | None = None) -> Path:
-    """Write the model as a new version and switch `CURRENT` to it; returns the version directory."""
+# called with the saved version directory before the switch; returns the audit entry (seq, hash) that
+# records it (written into CURRENT), or None; raising keeps the previous model current
+BeforeSwitch = Callable[[Path], "tuple[int, str] | None"]
+
+
+def save_model(
+    models_dir: Path,
+    ensemble: Ensemble,
+    meta: dict[str, Any],
+    version: str | None = None,
+    before_switch: BeforeSwitch | None = None,
+    keep_versions: int = 0,
+) -> Path:
+    """Write the model as a new version and switch `CURRENT` to it; returns the version directory.
+
+    `before_switch` runs between the two (the audit entry is written there: nothing becomes current
+    unaudited); `keep_versions` > 0 prunes the oldest versions beyond that many afterwards (never the
+    new current one nor the one it replaced)."""
     version = version or new_version()
     models_dir.mkdir(parents=True, exist_ok=True)
     with _save_lock(models_dir):
-        return _save_locked(models_dir, ensemble, meta, version)
+        previous = current_version_dir(models_dir)
+        final = _save_locked(models_dir, ensemble, meta, version, before_switch)
+        if keep_versions > 0:
+            prune_versions(models_dir, keep_versions, protect={version, previous.name if previous else ""})
+        return final
+
+
+def prune_versions(models_dir: Path, keep: int, protect: set[str]) -> list[str]:
+    """Delete the oldest saved versions beyond `keep` (names sort by time); `protect` is never deleted."""
+    versions = sorted(p.parent.name for p in models_dir.glob(f"*/{MANIFEST}") if not p.parent.name.startswith("."))
+    excess = max(len(versions) - keep, 0)
+    doomed = [v for v in versions if v not in protect][:excess]
+    for name in doomed:
+        shutil.rmtree(models_dir / name, ignore_errors=True)
+    return doomed
 
 
 @contextmanager
@@ -65,7 +95,9 @@ def _save_lock(models_dir: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _save_locked(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], version: str) -> Path:
+def _save_locked(
+    models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], version: str, before_switch: BeforeSwitch | None
+) -> Path:
     for stale in models_dir.glob(f"{STAGING_PREFIX}*"):
         shutil.rmtree(stale, ignore_errors=True)
     staging = models_dir / f"{STAGING_PREFIX}{version}"
@@ -84,7 +116,13 @@ def _save_locked(models_dir: Path, ensemble: Ensemble, meta: dict[str, Any], ver
             f"the partial save was removed, {_current_name(models_dir)} stays current"
         ) from exc
     try:
-        atomic_write_bytes(models_dir / CURRENT, (version + "\n").encode("ascii"))
+        audit = before_switch(final) if before_switch is not None else None
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)  # never current, never audited: gone
+        raise
+    pointer = version + "\n" + (f"audit {audit[0]} {audit[1]}\n" if audit else "")
+    try:
+        atomic_write_bytes(models_dir / CURRENT, pointer.encode("ascii"))
     except OSError as exc:
         raise ArtifactError(
             f"model {version} was saved in {final} but {models_dir / CURRENT} could not be switched to it "

@@ -1,7 +1,8 @@
 """Model artifact manifests: what a trained model consists of, and proof that it is intact.
 
 Layout under `models_saved/`:
-    CURRENT                      one line: the version directory in use (switched atomically)
+    CURRENT                      the version directory in use (switched atomically), then
+                                 `audit <seq> <hash>`: the audit entry written before the switch
     <version>/manifest.json      {"format", "version", "trained_at", "files": {relpath: {sha256, size, kind}}, ...}
     <version>/<files>            safetensors / JSON artifacts (never pickle)
 
@@ -76,16 +77,29 @@ def required_files(members: list[str]) -> list[str]:
 
 def current_version_dir(models_dir: Path) -> Path | None:
     """The model directory named by `CURRENT`, or None when no model was ever trained."""
+    pointer = read_current(models_dir)
+    return None if pointer is None else models_dir / pointer[0]
+
+
+def read_current(models_dir: Path) -> tuple[str, tuple[int, str] | None] | None:
+    """`CURRENT`: the version in use and the audit entry (seq, hash) recorded with the switch (None for
+    a model switched without one); None when no model was ever trained."""
     pointer = models_dir / CURRENT
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
+        lines = pointer.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ArtifactError(f"cannot read {pointer}: {exc.strerror or exc}") from exc
+    name = lines[0].strip() if lines else ""
     if not name or "/" in name or name.startswith("."):
         raise ArtifactError(f"{pointer} names an invalid model version {name!r}")
-    return models_dir / name
+    audit = None
+    if len(lines) > 1:
+        parts = lines[1].split()
+        if len(parts) == 3 and parts[0] == "audit" and parts[1].isdigit():
+            audit = (int(parts[1]), parts[2])
+    return name, audit
 
 
 def no_current_message(models_dir: Path) -> str:

@@ -3,6 +3,11 @@
 Each line is a JSON object `{seq, ts, event, actor, details, prev, hash}` where
 `hash = sha256(canonical JSON of every other field)` and `prev` is the previous line's hash
 (64 zeros for the first). Editing, removing or reordering a line breaks the chain at that line.
+
+A chain cannot show that lines were cut from its END, or that the whole file was deleted, so every
+append also records the chain's head (`seq` and `hash` of the last entry) in `<file>.head`,
+written atomically. Verification compares the log with its head: a shortened or missing log is
+broken. An append refuses to extend a chain whose last line disagrees with its head.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tg.errors import AuditError
+from tg.ops.atomic import atomic_write_bytes
 
 GENESIS = "0" * 64
 
@@ -31,6 +37,7 @@ class ChainReport:
     ok: bool
     first_bad_line: int | None = None
     reason: str = ""
+    last_hash: str = GENESIS
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
@@ -45,6 +52,7 @@ class AuditLog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.head_path = self.path.with_name(self.path.name + ".head")
 
     def append(self, event: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
         """Append one event (details must already be free of secrets) and return the entry."""
@@ -53,6 +61,7 @@ class AuditLog:
             with open(self.path, "a+b") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 seq, prev = self._tail(handle)
+                self._check_head(seq, prev)
                 entry: dict[str, Any] = {
                     "seq": seq,
                     "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -66,6 +75,8 @@ class AuditLog:
                 handle.write(line.encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())
+                head = json.dumps({"seq": seq, "hash": entry["hash"]}) + "\n"
+                atomic_write_bytes(self.head_path, head.encode("utf-8"))
         except OSError as exc:
             raise AuditError(f"cannot append to audit log {self.path}: {exc.strerror or exc}") from exc
         return entry
@@ -88,8 +99,54 @@ class AuditLog:
         except (ValueError, KeyError, TypeError) as exc:
             raise AuditError(f"audit log {self.path} has an unreadable last line: run `tg audit verify`") from exc
 
+    def entry(self, seq: int) -> dict[str, Any] | None:
+        """The entry with sequence number `seq` (line seq + 1), or None when the log has no such line."""
+        try:
+            with open(self.path, "rb") as handle:
+                for number, line in enumerate(handle):
+                    if number == seq:
+                        found = json.loads(line)
+                        return found if isinstance(found, dict) else None
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def head(self) -> tuple[int, str] | None:
+        """The recorded head (seq and hash of the last entry appended), or None before the first append."""
+        try:
+            recorded = json.loads(self.head_path.read_text(encoding="utf-8"))
+            return int(recorded["seq"]), str(recorded["hash"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise AuditError(f"audit head {self.head_path} is unreadable ({exc}): run `tg audit verify`") from exc
+
+    def _check_head(self, seq: int, prev: str) -> None:
+        """Refuse to append after a chain that was cut, replaced or deleted behind its head."""
+        head = self.head()
+        if head is not None and (head[0] != seq - 1 or head[1] != prev):
+            raise AuditError(
+                f"audit log {self.path} does not end where its head says (entry {head[0]}): it was shortened or "
+                "replaced; refusing to append: run `tg audit verify`"
+            )
+
     def verify(self) -> ChainReport:
-        """Walk the whole chain; report the first line whose content or link is wrong."""
+        """Walk the whole chain; report the first line whose content or link is wrong, or a log that
+        ends before its recorded head (cut short, or deleted)."""
+        report = self._walk()
+        if not report.ok:
+            return report
+        try:
+            head = self.head()
+        except AuditError as exc:
+            return ChainReport(report.path, report.entries, False, report.entries + 1, str(exc))
+        if head is not None and (report.entries != head[0] + 1 or report.last_hash != head[1]):
+            what = "is missing" if report.entries == 0 else f"ends at entry {report.entries - 1}"
+            reason = f"the log {what} but its head records entry {head[0]}: lines were cut or the file replaced"
+            return ChainReport(report.path, report.entries, False, report.entries + 1, reason)
+        return report
+
+    def _walk(self) -> ChainReport:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -108,7 +165,7 @@ class AuditLog:
                 return ChainReport(str(self.path), count, False, number, reason)
             prev = json.loads(line)["hash"]
             count += 1
-        return ChainReport(str(self.path), count, True)
+        return ChainReport(str(self.path), count, True, last_hash=prev)
 
 
 def _check_line(line: bytes, seq: int, prev: str) -> str:

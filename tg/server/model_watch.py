@@ -32,7 +32,7 @@ def model_signature(models_dir: Path) -> tuple[Any, ...]:
     pointer = models_dir / CURRENT
     try:
         parts.append(_stat(pointer))
-        name = pointer.read_text(encoding="utf-8").strip()
+        name = pointer.read_text(encoding="utf-8").split("\n", 1)[0].strip()
     except OSError as exc:
         return (f"CURRENT: {exc.__class__.__name__}",)
     version_dir = models_dir / name

@@ -21,6 +21,7 @@ SECTIONS = {
     "paths",
     "models",
     "data",
+    "leftovers",
     "config",
     "institutional_readiness",
     "checks",
@@ -197,3 +198,40 @@ def test_quick_profile_lists_unrequired_controls_as_not_evaluated(trained_projec
         "actual": "",
         "message": "not evaluated: profile quick does not require it",
     }
+
+
+def test_leftovers_of_killed_writes_are_listed_then_cleared_by_the_next_write(project: Path) -> None:
+    from datetime import date
+
+    import numpy as np
+
+    from tg.data.bar_store import BarStore
+    from tg.data.bars import BarSet
+    from tg.data.symbols import parse_symbol
+
+    store = project / "data_storage" / "bars" / "none"
+    symbol = parse_symbol("600519")
+    bars = BarSet(
+        symbol,
+        "tencent",
+        "none",
+        np.array(["2025-10-30"], dtype="datetime64[D]"),
+        np.ones(1),
+        np.ones(1),
+        np.ones(1),
+        np.ones(1),
+        np.full(1, 100.0),
+        np.full(1, 100.0),
+    )
+    BarStore(store).save(bars)
+    leftover = store / "features" / "sh600519" / ".close.day.bin.abc123.tmp"
+    leftover.write_bytes(b"half")
+    old = time.time() - 3600
+    os.utime(leftover, (old, old))
+    (project / "models_saved" / ".tmp-20990101T000000000000Z").mkdir()
+    report = invoke("doctor", "--json").json()
+    assert report["leftovers"]["ok"] is False and report["leftovers"]["data"] == [str(leftover)]
+    assert report["leftovers"]["models"] == [str(project / "models_saved" / ".tmp-20990101T000000000000Z")]
+    assert "leftovers" in report["summary"]["warnings"]
+    BarStore(store).save(bars.select(np.array([True])))
+    assert not leftover.exists() and date(2025, 10, 30) == BarStore(store).last_date(symbol)

@@ -12,6 +12,7 @@ from tg.checks.base import CheckResult, Verdict
 from tg.checks.context import CheckContext
 from tg.checks.data import check_data
 from tg.checks.dependencies import check_dependencies
+from tg.checks.leftovers import check_leftovers
 from tg.checks.models import check_models
 from tg.checks.paths import PATH_NAMES, check_paths, create_missing
 from tg.checks.readiness import Control, evaluate_controls
@@ -59,6 +60,7 @@ class DoctorReport:
                 **{k: v for k, v in models.data.items() if k not in ("ensemble", "forecaster", "scaler")},
             },
             "data": {"ok": data.ok, "detail": data.detail, **data.data},
+            "leftovers": {"ok": self.sections["leftovers"].ok, **self.sections["leftovers"].data},
             "config": {"valid": not self.config_errors, "errors": self.config_errors},
             "institutional_readiness": {
                 "pass": self.sections["institutional_readiness"].ok,
@@ -121,6 +123,7 @@ def run_doctor(loaded: LoadedConfig, config_error: ConfigError | None = None, fi
         "paths": check_paths(paths),
         "models": check_models(ctx.models(checksums=cfg.profile.verify_checksums)),
         "data": check_data(loaded, ctx.models(checksums=cfg.profile.verify_checksums).manifest, paths["models"]),
+        "leftovers": check_leftovers(paths["models"], paths["data"]),
         "institutional_readiness": readiness_result(controls),
     }
     required = list(cfg.profile.doctor_required)

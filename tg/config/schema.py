@@ -286,7 +286,7 @@ SOURCE_NAMES = ("local", "tencent", "eastmoney", "sina", "akshare")
 NETWORK_MODES = ("auto", "china_direct", "vpn")
 
 # Names a profile may list; the checks in `tg.checks` implement exactly these.
-DOCTOR_SECTIONS = ("dependencies", "config", "paths", "models", "data", "institutional_readiness")
+DOCTOR_SECTIONS = ("dependencies", "config", "paths", "models", "data", "leftovers", "institutional_readiness")
 READINESS_CONTROLS = (
     "execution_disabled",
     "audit_log",

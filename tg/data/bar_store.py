@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import zlib
 from datetime import date, datetime
 from pathlib import Path
@@ -76,6 +77,7 @@ class BarStore:
             raise DataError(f"bar store: {bars.symbol} bars from {bars.source} are not in strictly increasing order")
         current, pending = self._calendars()
         name = _dir_name(bars.symbol)
+        self._clear_leftovers(name)
         try:
             stored = self._read(name, current, pending)
         except DataError as exc:
@@ -89,7 +91,13 @@ class BarStore:
         # A bin stays valid while the calendar prefix it was aligned to is unchanged: dates appended
         # at the end leave it alone, a date inserted earlier shifts it. Shifted symbols are rewritten
         # whole, which reads and writes every affected bin — fine for the store sizes tg keeps.
-        for other in self._symbol_names():
+        # days only appended after the stored calendar leave every other bin valid: no need to look
+        # at them (an update of a whole universe would otherwise read every symbol per save)
+        appended = len(calendar.dates) >= len(current.dates) and np.array_equal(
+            calendar.dates[: len(current.dates)], current.dates
+        )
+        others = [] if appended and not len(pending.dates) else self._symbol_names()
+        for other in others:
             if other != name and self._needs_realign(other, calendar):
                 try:
                     other_bars = self._read(other, current, pending)
@@ -103,6 +111,23 @@ class BarStore:
             atomic_write_bytes(self._calendar_path, calendar.text)
         atomic_write_bytes(_ensure_parent(self._instruments_path), self._instruments_text())
         self._pending_path.unlink(missing_ok=True)
+
+    def leftovers(self) -> list[Path]:
+        """Temp files of writes that were killed before their rename (`.<name>.<random>.tmp`)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.rglob(".*.tmp") if p.is_file())
+
+    def _clear_leftovers(self, name: str) -> None:
+        """Remove what killed writes left where this save writes (older than a minute: not a live writer's)."""
+        cutoff = time.time() - 60
+        for directory in (self._features / name, self._calendar_path.parent, self._instruments_path.parent):
+            for path in directory.glob(".*.tmp") if directory.is_dir() else ():
+                try:
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                except OSError:
+                    continue  # gone already, or not ours to remove: doctor keeps reporting it
 
     def load(self, symbol: Symbol, start: date | None = None, end: date | None = None) -> BarSet | None:
         """The stored bars of `symbol` between `start` and `end` (inclusive); None when none are stored."""

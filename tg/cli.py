@@ -291,6 +291,21 @@ def serve(overrides: Overrides = None) -> None:
     raise typer.Exit(run_serve(_load(overrides, command="serve", creates_dirs=True), overrides or []))
 
 
+@app.command()
+@_mapped
+def deploy(
+    action: Annotated[str, typer.Argument(help="start | stop | restart | status | unit")],
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the server where `deploy=local|systemd` says: start/stop/restart/status, or print the systemd unit."""
+    from tg.commands.deploy import run_deploy
+
+    result = run_deploy(_load(overrides, command="deploy", creates_dirs=True), action, overrides or [])
+    _emit(result, as_json)
+    raise typer.Exit(result.exit_code)
+
+
 @metrics_app.command("export")
 @_mapped
 def metrics_export(

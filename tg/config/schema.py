@@ -88,6 +88,26 @@ class ServeConfig:
 
 
 @dataclass
+class DeployConfig:
+    """Where `tg serve` runs for `tg deploy` and `invoke deploy` (`deploy=local|systemd`)."""
+
+    target: str = "local"  # local | systemd
+    # local: the pid file of the background tg serve (under paths.cache) and its output (under paths.logs)
+    pid_file: str = "tg-serve.pid"
+    out_file: str = "serve.out"
+    start_timeout_s: float = 60.0
+    stop_timeout_s: float = 20.0
+    # invoke deploy waits this long for /readyz before rolling back
+    ready_timeout_s: float = 60.0
+    # systemd: the unit name, the account it runs as (empty: whoever renders it) and its env file
+    unit: str = "trading-graph"
+    user: str = ""
+    env_file: str = ".env"
+    # invoke deploy: how the checked-out code is installed ({python}: the running interpreter; empty: skip)
+    install: str = "{python} -m pip install -q -e ."
+
+
+@dataclass
 class RecoveryConfig:
     """Recovery metrics (`tg.ops.recovery`): outcomes of fetch, predict, train… under `logs/recovery/`."""
 
@@ -270,6 +290,7 @@ class AppConfig:
     audit: AuditConfig = field(default_factory=AuditConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)

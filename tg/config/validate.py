@@ -67,6 +67,15 @@ def validate(cfg: AppConfig) -> None:
         "recovery.degraded_below",
         "needs 0 <= unhealthy_below <= degraded_below <= 1",
     )
+    dp = cfg.deploy
+    need(dp.target in ("local", "systemd"), "deploy.target", "must be local or systemd")
+    for key in ("start_timeout_s", "stop_timeout_s", "ready_timeout_s"):
+        need(getattr(dp, key) > 0, f"deploy.{key}", "must be > 0")
+    need(
+        "/" not in dp.pid_file and "/" not in dp.out_file,
+        "deploy.pid_file",
+        "pid_file and out_file are plain file names",
+    )
     up = cfg.update
     need(1 <= up.concurrency <= 64, "update.concurrency", "must be in 1..64")
     need(up.rate_per_source > 0, "update.rate_per_source", "must be > 0 requests per second")

@@ -33,10 +33,12 @@ config_app = typer.Typer(help="Inspect the composed configuration.", no_args_is_
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 data_app = typer.Typer(help="Market data: daily bars and quotes through the source chain.", no_args_is_help=True)
+snapshot_app = typer.Typer(help="Backups: create, list, verify, prune and restore snapshots.", no_args_is_help=True)
 metrics_app = typer.Typer(help="Recovery metrics: outcomes of fetch, predict, train…", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(data_app, name="data")
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(snapshot_app, name="snapshot")
 
 Overrides = Annotated[list[str] | None, typer.Argument(help="Hydra overrides, e.g. profile=strict", show_default=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
@@ -304,6 +306,79 @@ def deploy(
     result = run_deploy(_load(overrides, command="deploy", creates_dirs=True), action, overrides or [])
     _emit(result, as_json)
     raise typer.Exit(result.exit_code)
+
+
+SnapshotDir = Annotated[str | None, typer.Option("--snapshot-dir", help="default: paths.backups (backups/)")]
+
+
+@snapshot_app.command("create")
+@_mapped
+def snapshot_create(
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    directory: SnapshotDir = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="default: UTC time + short commit")] = None,
+    configs: Annotated[bool, typer.Option("--include-configs", help="conf/ and .env (secrets masked)")] = False,
+    models: Annotated[bool, typer.Option("--include-models", help="the saved models")] = False,
+    data: Annotated[bool, typer.Option("--include-data", help="data_storage/ (bar stores, extension)")] = False,
+) -> None:
+    """Archive the audit log (and configs, models, data on request) as backups/snapshot_<tag>.tar.gz."""
+    from tg.commands.snapshot import run_create
+
+    loaded = _load(overrides, command="snapshot create", creates_dirs=True)
+    _emit(run_create(loaded, directory, tag, configs, models, data), as_json)
+
+
+@snapshot_app.command("list")
+@_mapped
+def snapshot_list(overrides: Overrides = None, as_json: JsonFlag = False, directory: SnapshotDir = None) -> None:
+    """Every snapshot, newest first: tag, created, size, contents, verified."""
+    from tg.commands.snapshot import run_list
+
+    _emit(run_list(_load(overrides, command="snapshot list"), directory), as_json)
+
+
+@snapshot_app.command("verify")
+@_mapped
+def snapshot_verify(
+    archive: Annotated[str, typer.Argument(help="backups/snapshot_<tag>.tar.gz")],
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check an archive completely (every member's sha256, nothing hostile); exit 1 naming the problem."""
+    from tg.commands.snapshot import run_verify
+
+    _emit(run_verify(_load(overrides, command="snapshot verify"), archive), as_json)
+
+
+@snapshot_app.command("prune")
+@_mapped
+def snapshot_prune(
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    directory: SnapshotDir = None,
+    keep: Annotated[int, typer.Option("--keep", help="how many of the newest to keep")] = 10,
+) -> None:
+    """Delete all but the newest --keep snapshots."""
+    from tg.commands.snapshot import run_prune
+
+    _emit(run_prune(_load(overrides, command="snapshot prune"), directory, keep), as_json)
+
+
+@snapshot_app.command("restore")
+@_mapped
+def snapshot_restore(
+    archive: Annotated[str, typer.Option("--archive", help="backups/snapshot_<tag>.tar.gz")],
+    overrides: Overrides = None,
+    as_json: JsonFlag = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be added, changed, removed")] = False,
+    confirm: Annotated[bool, typer.Option("--confirm", help="verify, keep a pre-restore snapshot, then swap")] = False,
+) -> None:
+    """Restore an archive (--dry-run shows the changes and writes nothing; --confirm applies them)."""
+    from tg.commands.snapshot import run_restore
+
+    loaded = _load(overrides, command="snapshot restore", creates_dirs=confirm)
+    _emit(run_restore(loaded, archive, dry_run, confirm), as_json)
 
 
 @metrics_app.command("export")

@@ -58,19 +58,22 @@ def test_fresh_clone_passes_default_and_fails_strict_naming_models(project: Path
     assert "models" in strict.json()["summary"]["failed"]
 
 
-def test_strict_passes_with_a_model_and_a_recent_snapshot_only(trained_project: Path) -> None:
+def test_strict_passes_with_a_model_and_a_recent_verified_snapshot_only(trained_project: Path) -> None:
     project = trained_project
-    archive = project / "backups" / "snapshot_20261124.tar.gz"
-    archive.write_bytes(b"placeholder")
-    old = time.time() - 48 * 3600
-    os.utime(archive, (old, old))
     fresh_enough = "profile.max_data_lag_sessions=0"  # the embedded data ends 2025-10-31: not gated here
+    placeholder = project / "backups" / "snapshot_29991231.tar.gz"
+    placeholder.write_bytes(b"placeholder")  # named like a snapshot, sorts newest: proves nothing
     report = invoke("doctor", "profile=strict", fresh_enough, "--json").json()
     assert report["summary"]["failed"] == ["institutional_readiness"]
     control = next(c for c in report["institutional_readiness"]["controls"] if c["id"] == "recent_snapshot")
-    assert not control["ok"] and "48" in control["actual"]
-    os.utime(archive, None)
+    assert not control["ok"] and "does not verify" in control["actual"]
+    placeholder.unlink()
+    assert invoke("snapshot", "create", "--include-models").code == 0
     assert invoke("doctor", "profile=strict", fresh_enough).code == 0
+    time.sleep(0.5)
+    too_old = invoke("doctor", "profile=strict", fresh_enough, "profile.snapshot_max_age_hours=0.0001", "--json")
+    control = next(c for c in too_old.json()["institutional_readiness"]["controls"] if c["id"] == "recent_snapshot")
+    assert too_old.code == 1 and not control["ok"] and "verified" in control["actual"]
     stale = invoke("doctor", "profile=strict", "--json").json()  # strict allows one session of lag
     assert stale["summary"]["failed"] == ["data"] and stale["data"]["detail"].startswith("stale: last bar 2025-10-31")
 

@@ -6,9 +6,9 @@ import importlib.util
 import ipaddress
 import re
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +75,29 @@ def no_credentials_in_config(ctx: CheckContext) -> tuple[bool, str, str]:
 
 
 def recent_snapshot(ctx: CheckContext) -> tuple[bool, str, str]:
+    """The newest snapshot is younger than the profile allows AND verifies (manifest, every member's
+    sha256): a file named like a snapshot proves nothing."""
+    from tg.errors import ArtifactError
+    from tg.ops.snapshot import list_snapshots, verify
+
     loaded = ctx.loaded
     max_age = loaded.cfg.profile.snapshot_max_age_hours
     backups = loaded.path("backups")
-    archives = list(backups.glob("snapshot_*.tar.gz")) if backups.is_dir() else []
-    expected = f"a snapshot in {backups} newer than {max_age:g} h"
-    if not archives:
+    expected = f"a verified snapshot in {backups} newer than {max_age:g} h"
+    snapshots = list_snapshots(backups, verify_each=False)
+    if not snapshots:
         return False, expected, f"no snapshot_*.tar.gz in {backups}"
-    newest = max(archives, key=lambda p: p.stat().st_mtime)
-    age_h = (time.time() - newest.stat().st_mtime) / 3600
-    return age_h <= max_age, expected, f"{newest.name} is {age_h:.1f} h old"
+    newest = snapshots[0]
+    try:
+        manifest = verify(newest.path)
+    except ArtifactError as exc:
+        return False, expected, f"{newest.path.name} does not verify: {exc}"
+    try:
+        created = datetime.fromisoformat(manifest.created_at)
+    except ValueError:
+        return False, expected, f"{newest.path.name} has no valid creation time"
+    age_h = (datetime.now(UTC) - created).total_seconds() / 3600
+    return age_h <= max_age, expected, f"{newest.path.name} is {age_h:.1f} h old, verified"
 
 
 CONTROLS: dict[str, Callable[[CheckContext], tuple[bool, str, str]]] = {

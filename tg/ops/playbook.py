@@ -122,6 +122,7 @@ class Playbook:
 
     def _roll_back(self, report: Report, previous: str, archive: str) -> None:
         self.echo(f"deploy failed ({report.failed}): rolling back to {previous[:12]} and {Path(archive).name}")
+
         def restore() -> str:
             return self.tg("snapshot", "restore", "--archive", archive, "--confirm")
 
@@ -198,7 +199,8 @@ class Playbook:
 
     def _latest_snapshot(self) -> str:
         listed = json.loads(self.tg("snapshot", "list", "--json"))
-        usable = [s for s in listed["snapshots"] if s.get("verified")]
+        # the pre-restore snapshots are what a restore replaced: rolling back to one would undo the rollback
+        usable = [s for s in listed["snapshots"] if s.get("verified") and not s["tag"].startswith("prerestore-")]
         if not usable:
             raise GateFailed("no verified snapshot to roll back to")
         return str(usable[0]["path"])

@@ -71,13 +71,17 @@ class Playbook:
 
     def deploy(self, ref: str) -> Report:
         report = Report(f"deploy {ref}")
-        self._step(report, "work tree clean", self._refuse_dirty)
-        self._step(report, "preflight: tg health", lambda: self.tg("health"))
-        self._step(report, "preflight: tg doctor", lambda: self.tg("doctor"))
         previous = self.git("rev-parse", "HEAD") if not self.dry else "HEAD"
         tag = "predeploy-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        snapshot = f"snapshot {tag} (configs, models; code {previous[:12]})"
-        archive = self._step(report, snapshot, lambda: self._snapshot(tag))
+        try:  # nothing has changed yet: a failure here just stops
+            self._step(report, "work tree clean", self._refuse_dirty)
+            self._step(report, "preflight: tg health", lambda: self.tg("health"))
+            self._step(report, "preflight: tg doctor", lambda: self.tg("doctor"))
+            snapshot = f"snapshot {tag} (configs, models; code {previous[:12]})"
+            archive = self._step(report, snapshot, lambda: self._snapshot(tag))
+        except GateFailed as exc:
+            report.failed = str(exc)
+            return report
         if not self.dry:
             self.audit("deploy.begin", {"ref": ref, "from": previous, "snapshot": Path(archive).name})
         try:
@@ -97,10 +101,13 @@ class Playbook:
 
     def rollback(self, archive: str | None = None) -> Report:
         report = Report("rollback")
-        self._step(report, "work tree clean", self._refuse_dirty)
-        chosen = archive or self._latest_snapshot()
-        info = self._describe(chosen)
-        ref = info.get("code_ref")
+        try:
+            self._step(report, "work tree clean", self._refuse_dirty)
+            chosen = archive or self._latest_snapshot()
+            ref = self._describe(chosen).get("code_ref")
+        except GateFailed as exc:
+            report.failed = str(exc)
+            return report
         if not self.dry:
             self.audit("rollback.begin", {"snapshot": Path(chosen).name, "code_ref": ref})
         try:

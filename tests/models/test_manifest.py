@@ -33,7 +33,10 @@ def reseal(model_dir: Path, edit) -> None:  # type: ignore[no-untyped-def]
     """Rewrite the manifest through `edit(raw)`, as a careless tool would (the manifest is not
     covered by its own hashes, so the result is consistent with itself)."""
     path = model_dir / MANIFEST
-    raw = json.loads(path.read_text())
+    try:
+        raw = json.loads(path.read_text())
+    except ValueError:
+        return  # a truncated manifest: nothing a tool could rewrite
     edit(raw)
     path.write_text(json.dumps(raw))
 

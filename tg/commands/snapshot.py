@@ -42,7 +42,8 @@ def parts_of(loaded: LoadedConfig, configs: bool, models: bool, data: bool) -> t
     parts: dict[str, Path] = {"audit": loaded.path("audit")}
     notes = []
     if configs:
-        if loaded.conf_dir.resolve().is_relative_to(loaded.root):
+        conf = loaded.conf_dir.resolve()
+        if conf.is_relative_to(loaded.root) and "site-packages" not in conf.parts:
             parts["conf"] = loaded.conf_dir
         else:
             notes.append(f"conf: the config tree is the installed package's ({loaded.conf_dir}), not archived")

@@ -306,7 +306,7 @@ def _collect(parts: dict[str, Path]) -> tuple[dict[str, str], list[_Source], lis
                     links.append(rel)
                 elif not entry.is_file(follow_symlinks=False):
                     special.append(rel)
-                elif not (entry.name.endswith((".lock", ".tmp")) or entry.name.startswith(TEMP_PREFIX)):
+                elif not transient(entry.name):
                     size = entry.stat(follow_symlinks=False).st_size
                     sources.append(_Source(name, f"{name}/{rel}", Path(entry.path), size))
             notes += _left_out(name, "symbolic link", links) + _left_out(name, "special file", special)
@@ -314,6 +314,11 @@ def _collect(parts: dict[str, Path]) -> tuple[dict[str, str], list[_Source], lis
             kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file or directory"
             notes.append(f"{name}: {kind}, not archived")
     return kinds, sources, notes
+
+
+def transient(name: str) -> bool:
+    """Lock and temp files: never archived, and not counted as removed by a restore."""
+    return name.endswith((".lock", ".tmp")) or name.startswith(TEMP_PREFIX)
 
 
 def _left_out(part: str, kind: str, paths: list[str]) -> list[str]:

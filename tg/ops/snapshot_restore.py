@@ -51,6 +51,7 @@ from tg.ops.snapshot import (
     inside,
     read_archive,
     stamp,
+    transient,
     unused_tag,
     verify,
     walk_part,
@@ -103,7 +104,7 @@ def _live_files(name: str, live: Path, archived: dict[str, Member]) -> dict[str,
     except FileNotFoundError:
         return {}
     if stat.S_ISDIR(mode):
-        return {f"{name}/{rel}": Path(entry.path) for rel, entry in walk_part(live)}
+        return {f"{name}/{rel}": Path(entry.path) for rel, entry in walk_part(live) if not transient(entry.name)}
     if len(archived) == 1:  # a single-file part: compared whatever the live file is called
         return {next(iter(archived)): live}
     return {f"{name}/{live.name}": live}

@@ -21,7 +21,7 @@ def test_fresh_clone_is_degraded_not_ready_and_says_run_train(project: Path) -> 
     assert report["execution_enabled"] is False and report["can_trade"] is False
     assert report["analysis_ready"] is False
     assert "tg train" in report["note"]
-    assert set(report["checks"]) == {"config", "paths", "models", "data", "audit", "execution"}
+    assert set(report["checks"]) == {"config", "paths", "models", "data", "audit", "restore", "execution"}
     data = report["checks"]["data"]
     assert data["verdict"] == "ok" and data["last_bar"] == "2025-10-31" and data["calendar"].startswith("XSHG")
     assert "not gated by this profile" in data["detail"]
@@ -169,3 +169,9 @@ def test_leftover_of_an_interrupted_save_is_reported_not_while_a_save_runs(train
     with open(trained_project / "models_saved" / ".save.lock", "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # a save in progress: its staging is not a leftover
         assert invoke("health", "--json").json()["status"] == "healthy"
+
+
+def test_an_interrupted_restore_is_reported(project: Path) -> None:
+    (project / ".tg-restore-20261203T000000Z-abcd").mkdir()
+    report = invoke("health", "--json").json()
+    assert report["checks"]["restore"]["verdict"] == "warn" and "tg snapshot" in report["checks"]["restore"]["detail"]

@@ -65,6 +65,19 @@ def config_check(error: ConfigError | None) -> CheckResult:
     return CheckResult("config", Verdict.fail, str(error))
 
 
+def restore_check(loaded: LoadedConfig) -> CheckResult:
+    """warn while a restore is staged or half-swapped (a kill interrupted it); any `tg snapshot` command
+    completes it. A directory glob only: the snapshot modules (tarfile, gzip) are not imported here."""
+    pending = sorted(
+        p.name for p in loaded.root.glob(".tg-restore-*") if p.is_dir()
+    )  # tg.ops.snapshot_restore's prefix
+    if not pending:
+        return CheckResult("restore", Verdict.ok, "no restore pending")
+    return CheckResult(
+        "restore", Verdict.warn, f"a restore was interrupted ({pending[0]}): any `tg snapshot` command completes it"
+    )
+
+
 def execution_check(loaded: LoadedConfig) -> CheckResult:
     if loaded.cfg.execution_enabled:
         return CheckResult(
@@ -85,6 +98,7 @@ def run_health(loaded: LoadedConfig, config_error: ConfigError | None = None) ->
         models,
         check_data(loaded, inspection.manifest, loaded.path("models")),
         ctx.audit,
+        restore_check(loaded),
         execution_check(loaded),
     ]
     analysis_ready = config_error is None and inspection.ready

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tg.commands.progress import count_progress
 from tg.config.loader import LoadedConfig
 from tg.data.dates import parse_date
 from tg.data.symbols import Symbol, parse_symbol
@@ -82,7 +81,7 @@ def run_update(
     cfg = loaded.cfg.update
     runner = DataUpdate(update_chain(loaded), extension, calendar, cfg.concurrency, cfg.deadline_s)
     began = time.perf_counter()
-    with _progress(show_progress, len(symbols)) as advance:
+    with count_progress(show_progress, "update", len(symbols)) as advance:
         report = runner.run(symbols, last_day, since_day, advance)
     failed = report.of("failed")
     process_metrics().record_operation(
@@ -152,19 +151,3 @@ def _current_meta(loaded: LoadedConfig) -> dict[str, Any] | None:
         return meta
     except (OSError, ValueError, ArtifactError):
         return None
-
-
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Callable[[SymbolOutcome], None]]:
-    """A rich progress bar on stderr (a no-op callback when stderr is not a terminal)."""
-    if not enabled:
-        yield lambda outcome: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("update"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True)
-    ) as bar:
-        task = bar.add_task("update", total=total)
-        yield lambda outcome: bar.advance(task)

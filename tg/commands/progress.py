@@ -1,4 +1,4 @@
-"""The training progress bar of `tg train` and walk-forward `tg evaluate`: rich, on stderr."""
+"""Progress bars on stderr: per member (train, walk-forward evaluate), done/total (`tg data update`)."""
 
 from __future__ import annotations
 
@@ -29,3 +29,20 @@ def training_progress(enabled: bool, members: list[str]) -> Iterator[Any]:
             bar.update(tasks[name], completed=step, total=max(total, 1))
 
         yield update
+
+
+@contextmanager
+def count_progress(enabled: bool, label: str, total: int) -> Iterator[Any]:
+    """A rich `done/total` bar on stderr; the callback (any argument) advances it by one. A no-op when
+    disabled (stderr is not a terminal)."""
+    if not enabled:
+        yield lambda _: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True)
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda _: bar.advance(task)

@@ -118,17 +118,6 @@ class LocalService:
         detail = f"pid {pid}: /healthz {healthz or 'unreachable'}, /readyz {readyz or 'unreachable'}"
         return ServiceStatus(True, pid, self.url, healthz, readyz, detail)
 
-    def wait_ready(self, timeout_s: float) -> ServiceStatus:
-        """Wait for /readyz 200; GateFailed naming what it answered last."""
-        deadline = time.monotonic() + timeout_s
-        status = self.status()
-        while time.monotonic() < deadline:
-            status = self.status()
-            if status.readyz == 200:
-                return status
-            time.sleep(0.25)
-        raise GateFailed(f"{self.url}/readyz did not answer 200 within {timeout_s:g} s ({status.detail})")
-
 
 def _get(url: str) -> int | None:
     import httpx

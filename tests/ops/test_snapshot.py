@@ -557,6 +557,7 @@ real_open = os.open
 os.open = before("open-live", before("open-staged", real_open, lambda p, *a: "/staged/" in str(p)),
                  lambda p, *a: "data_storage" in str(p))
 os.fsync = before("fsync", os.fsync)
+os.link = before("link", os.link)
 os.sync = before("sync", os.sync)
 os.rename = after("renamed", before("rename", os.rename))
 snapshot_restore.atomic_write_text = after("journal-written", before("journal", snapshot_restore.atomic_write_text))
@@ -607,7 +608,8 @@ def test_a_kill_during_create_leaves_no_archive_or_a_complete_one(tmp_path: Path
 
 RESTORE_STOPS = {
     # before the journal exists: recover removes the staging, the live state is the old one
-    "open-staged#3": "old",
+    "open-staged#1": "old",
+    "link#2": "old",  # an unchanged live file being linked into the staged tree
     "sync#1": "old",
     "rename#1": "old",  # the pre-restore snapshot's rename
     "journal#1": "old",
@@ -616,8 +618,7 @@ RESTORE_STOPS = {
     "rename#2": "new",  # first part: live about to move to old/
     "rename#3": "new",  # first part: live moved away, staged not yet in place (the live path is missing)
     "rename#5": "new",  # second part mid-swap
-    "journal#2": "new",  # every part swapped, journal not yet "done"
-    "journal-written#2": "new",  # done, nothing cleaned up yet
+    "rename#8": "new",  # every part swapped, the restore directory not yet retired
 }
 
 
@@ -656,6 +657,25 @@ def test_a_kill_during_restore_then_recover_leaves_the_old_or_the_new_state(tmp_
     assert state(parts) == (new if RESTORE_STOPS[stop_at] == "new" else old)
     assert listing(root / "audit") == outside
     assert recover(root) == []  # idempotent: nothing left to do
+
+
+def test_a_kill_after_the_restore_directory_is_retired_leaves_the_new_state_and_trash_recover_removes(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    parts = make_project(root)
+    del parts["audit"], parts["env"]
+    backups = tmp_path / "backups"
+    info = create(backups, parts, tag="target")
+    new = state(parts)
+    (root / "conf" / "config.yaml").write_text("profile: prod\n")
+    args = {k: str(v) for k, v in parts.items()}
+    run_until("renamed#8", "restore", archive=str(info.path), parts=args, root=str(root), backups=str(backups))
+    assert pending_restore(root) is None and state(parts) == new  # retired: nothing left to complete
+    assert [p.name.startswith(".tg-trash-") for p in root.glob(".tg-*")] == [True]  # the rm never started
+    assert recover(root) == []
+    assert not list(root.glob(".tg-*"))
 
 
 def test_a_second_restore_is_refused_while_one_runs(project: tuple[Path, dict[str, Path], Path]) -> None:
@@ -709,3 +729,55 @@ def test_recover_rolls_forward_a_journal_left_mid_swap(project: tuple[Path, dict
     assert re.search("interrupted midway", pending_restore(root) or "")
     assert recover(root) == ["completed the interrupted restore of snapshot_t.tar.gz (swapped in conf)"]
     assert contents(root / "conf") == archived and not restore_dir.exists()
+
+
+# --- unchanged files are linked, everything else is written -------------------------------------------
+
+
+def test_a_restore_links_unchanged_files_and_writes_those_whose_bytes_or_metadata_differ(
+    project: tuple[Path, dict[str, Path], Path],
+) -> None:
+    root, parts, backups = project
+    day = root / "data_storage" / "cn" / "sh600519"
+    big = root / "models_saved" / "v1" / "big.bin"
+    big.write_bytes(os.urandom(3 << 20))  # three read chunks: a mismatch in the last one copies the first two
+    archived = state(parts)
+    info = create(backups, parts, tag="t1", project_root=root)
+
+    def same_size_and_second(path: Path, data: bytes) -> None:
+        """Rewrite in place, keeping size, mode and mtime: only the bytes tell the difference."""
+        before = path.stat()
+        path.write_bytes(data)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    same_size_and_second(day / "close.1.bin", b"\x07" * 20_000)
+    tail_changed = bytearray(big.read_bytes())
+    tail_changed[-1] ^= 0xFF
+    same_size_and_second(big, bytes(tail_changed))
+    os.chmod(day / "close.2.bin", 0o600)  # same bytes, other mode: written, so the live file's mode is not changed
+    inode = {name: (day / name).stat().st_ino for name in ("close.0.bin", "close.1.bin", "close.2.bin")}
+
+    restore(info.path, parts, root, backups)
+
+    assert state(parts)["data"] == archived["data"] and state(parts)["models"] == archived["models"]
+    assert (day / "close.0.bin").stat().st_ino == inode["close.0.bin"]  # unchanged: the same file, linked
+    assert (day / "close.1.bin").stat().st_ino != inode["close.1.bin"]  # other bytes: written from the archive
+    assert (day / "close.2.bin").stat().st_ino != inode["close.2.bin"]
+    assert (day / "close.2.bin").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_refused_archive_leaves_linked_live_files_untouched(project: tuple[Path, dict[str, Path], Path]) -> None:
+    root, parts, backups = project
+    info = create(backups, parts, tag="t1", project_root=root)
+    raw = bytearray(gzip.decompress(info.path.read_bytes()))
+    at = raw.rindex(b"\x05" * 1000)  # inside the last data file, after the unchanged ones were linked
+    raw[at] ^= 0xFF
+    bad = root.parent / "elsewhere" / "snapshot_t1.tar.gz"
+    bad.parent.mkdir()
+    bad.write_bytes(gzip.compress(bytes(raw)))
+    before = listing(root)
+    with pytest.raises(ArtifactError, match="close.5.bin' does not match its sha256"):
+        restore(bad, parts, root, backups)
+    after = listing(root)
+    assert after == before  # nothing live changed: not a byte, a mode or a time
+    assert all(p.stat().st_nlink == 1 for p in (root / "data_storage").rglob("*.bin"))  # no link left behind

@@ -85,23 +85,56 @@ def test_path_returns() -> None:
     assert np.isnan(paths[0, 2, 0]) and np.isnan(paths[0, 3]).all()
 
 
-def test_top_k_backtest_costs_and_benchmark() -> None:
-    # 3 days, 4 names; the score picks name 0 (k = 1); it returns 1 % a day
+def test_top_k_backtest_costs_cash_and_drift_by_hand() -> None:
+    # 3 days, 4 names; the score picks name 0 (k = 1), which returns 1 % a day; Qlib keeps 5 % in cash
     score = np.array([[4.0, 3, 2, 1]] * 3)
     returns = np.array([[0.01, 0.0, 0.0, 0.0]] * 3)
     tradable = np.ones((3, 4), dtype=bool)
     result = top_k_backtest(score, returns, tradable, np.zeros(3), k=1, buy_cost=0.001, sell_cost=0.002)
-    assert result.daily_return.tolist() == pytest.approx([0.01 - 0.001, 0.01, 0.01])  # bought once, never sold
-    switched = top_k_backtest(score[:, ::-1].copy(), returns, tradable, np.zeros(3), k=1)
-    assert switched.daily_return.tolist() == pytest.approx([-0.0005, 0.0, 0.0])
-    assert result.summary["annual_excess_return"] > 0
+    cash = 1 - 0.95 * 1.001  # bought 0.95 of the capital, plus its cost
+    day0 = cash + 0.95 * 1.01
+    day1 = cash + 0.95 * 1.01**2
+    day2 = cash + 0.95 * 1.01**3
+    assert result.daily_return.tolist() == pytest.approx([day0 - 1, day1 / day0 - 1, day2 / day1 - 1])
+    assert result.cost.tolist() == pytest.approx([0.95 * 0.001, 0.0, 0.0])  # bought once, never sold
+    assert result.summary["annual_excess_return"] == pytest.approx(np.mean(result.daily_return) * 238)
+    assert result.summary["annual_excess_return_without_cost"] == pytest.approx(
+        np.mean(result.daily_return + result.cost) * 238
+    )
 
 
-def test_suspended_names_are_neither_bought_nor_sold() -> None:
-    score = np.array([[1.0, 2.0], [2.0, 1.0]])
-    tradable = np.array([[True, False], [True, True]])
-    result = top_k_backtest(score, np.zeros((2, 2)), tradable, np.zeros(2), k=1, buy_cost=0.0, sell_cost=0.0)
-    assert result.turnover[0] == 1.0  # bought name 0: name 1 was suspended
+def test_top_k_dropout_follows_qlibs_rule_by_hand() -> None:
+    # k = 2, n_drop = 1, no costs, no returns: only the choices and the cash show
+    score = np.array([[4.0, 3, 2, 1], [1.0, 4, 3, 2], [5.0, 4, 3, 2], [5.0, 4, 3, 2]])
+    tradable = np.ones((4, 4), dtype=bool)
+    result = top_k_backtest(score, np.zeros((4, 4)), tradable, np.zeros(4), k=2, n_drop=1, buy_cost=0, sell_cost=0)
+    # day 0: buys 0 and 1 with 0.95 of the cash, 0.475 each
+    # day 1: holdings by score [1, 0]; best not held: [2]; of [1, 2, 0] the bottom one, 0, is held: sold
+    #        (0.475 back to cash: 0.525), 2 bought with 0.525 x 0.95 = 0.49875
+    # day 2: holdings [1, 2]; best not held [0]; of [0, 1, 2] the bottom, 2, is sold (cash 0.02625 + 0.49875
+    #        = 0.525), 0 bought with 0.49875
+    # day 3: holdings [0, 1] are the two best: the bottom of [0, 1, 2] is 2, not held: nothing traded
+    assert result.turnover.tolist() == pytest.approx([0.95, 0.475 + 0.49875, 0.49875 + 0.49875, 0.0])
+
+
+def test_names_that_cannot_trade_keep_their_slot() -> None:
+    # k = 1: name 0 held from day 0; on day 1 it is suspended (no bar) and on day 2 at its limit down, so it
+    # cannot be sold though name 1 ranks first. As in Qlib, the buy count assumes the sale: day 1 buys name 1
+    # with the 5 % cash left (0.0475); day 2 holds two names, so nothing is bought; day 3 sells name 0 and,
+    # holding k names by count already, buys nothing (Qlib counts names, not value)
+    score = np.array([[2.0, 1.0], [1.0, 2.0], [1.0, 2.0], [1.0, 2.0]])
+    tradable = np.array([[True, True], [False, True], [True, True], [True, True]])
+    blocked = np.array([[False, False], [False, False], [True, False], [False, False]])
+    result = top_k_backtest(
+        score, np.zeros((4, 2)), tradable, np.zeros(4), k=1, n_drop=1, buy_cost=0, sell_cost=0, blocked=blocked
+    )
+    assert result.turnover.tolist() == pytest.approx([0.95, 0.0475, 0.0, 0.95])
+    # a name at its limit up is not bought either: day 0 has name 0 blocked, so nothing is held until day 1
+    up = np.array([[True, False], [False, False]])
+    first = top_k_backtest(
+        np.array([[2.0, 1.0], [2.0, 1.0]]), np.zeros((2, 2)), np.ones((2, 2), bool), np.zeros(2), k=1, blocked=up
+    )
+    assert first.turnover.tolist() == pytest.approx([0.0, 0.95])
 
 
 def test_max_drawdown() -> None:
@@ -109,16 +142,7 @@ def test_max_drawdown() -> None:
 
 
 def test_a_loss_from_the_start_is_a_drawdown() -> None:
-    result = top_k_backtest(
-        np.ones((3, 1)), np.array([[-0.10], [0.0], [0.01]]), np.ones((3, 1), bool), np.zeros(3), k=1
-    )
-    assert result.summary["max_drawdown"] == pytest.approx(-0.10 - 0.0005, abs=1e-4)
-
-
-def test_a_delisted_name_leaves_the_portfolio() -> None:
-    score = np.array([[2.0, 1.0]] * 4)
-    listed = np.array([[True, True], [True, True], [False, True], [False, True]])
-    tradable = listed.copy()
-    result = top_k_backtest(score, np.zeros((4, 2)), tradable, np.zeros(4), k=1, listed=listed)
-    # bought name 0 on day 0; on day 2 it is gone: sold, and name 1 bought in its place
-    assert result.turnover.tolist() == [1.0, 0.0, 2.0, 0.0]
+    score = np.array([[2.0, 1.0]] * 3)
+    returns = np.array([[-0.10, 0.0], [0.0, 0.0], [0.01, 0.0]])
+    result = top_k_backtest(score, returns, np.ones((3, 2), bool), np.zeros(3), k=1)
+    assert result.summary["max_drawdown"] == pytest.approx(0.95 * 0.9 + 0.05 - 0.95 * 0.0005 - 1, abs=1e-9)

@@ -55,9 +55,14 @@ def test_train_predict_evaluate_end_to_end(project: Path) -> None:
         header = (out / png).read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", header[16:24])[0] > 200
     lines = (out / "predictions.csv").read_text().splitlines()
-    assert lines[0] == "date,symbol,p_up,p_flat,p_down,expected_return,q10,q50,q90"
+    assert lines[0] == "date,symbol,score,p_up,p_flat,p_down,expected_return,q10,q50,q90"
     assert len(lines) - 1 == e["rows"] > 1000
     assert any("survivorship" in w for w in e["warnings"])
+    # the embedded universe is small: eval.top_k=50 gives way to 10 % of it, and the report says so
+    universe = e["universe_size"]
+    assert any(f"eval.top_k=50 is more than a fifth of the {universe}-name universe" in w for w in e["warnings"])
+    assert e["backtest"]["ensemble"]["k"] == max(1, round(0.1 * universe)) and e["backtest"]["ensemble"]["drop"] >= 1
+    assert {"ic", "rank_ic", "top_minus_all"} <= set(e["metrics"]["ensemble"]["next_day"])
     assert set(e["metrics"]) >= {"ensemble", "momentum_20", "reversal_5", "majority", "linear"}
 
     health = run_tg("health", "--json", cwd=project).json()

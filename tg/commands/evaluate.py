@@ -84,7 +84,7 @@ def run_evaluate(loaded: LoadedConfig, model_dir: str | None, show_progress: boo
         "forecast_coverage": result.coverage,
         "reliability_p_up": result.reliability,
         "costs": {"buy": cfg.eval.buy_cost, "sell": cfg.eval.sell_cost},
-        "warnings": [*subject.warnings, SURVIVORSHIP],
+        "warnings": [*subject.warnings, *result.warnings, SURVIVORSHIP],
     }
     out = loaded.root / cfg.eval.output / f"{subject.label}_{result.window[0]}_{result.window[1]}"
     out.mkdir(parents=True, exist_ok=True)
@@ -179,13 +179,15 @@ def _write_predictions(path: Path, result: Any) -> None:
     p = result.prediction
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["date", "symbol", "p_up", "p_flat", "p_down", "expected_return", "q10", "q50", "q90"])
+    # `score`: the ensemble's raw ranking score (what the backtest ranks by), so any peer can score it
+    writer.writerow(["date", "symbol", "score", "p_up", "p_flat", "p_down", "expected_return", "q10", "q50", "q90"])
     last = p.quantiles[:, -1, :]
     for i in range(len(result.symbols)):
         writer.writerow(
             [
                 str(result.dates[i]),
                 result.symbols[i],
+                f"{p.score[i]:.8g}",
                 f"{p.probs[i, 2]:.5f}",
                 f"{p.probs[i, 1]:.5f}",
                 f"{p.probs[i, 0]:.5f}",

@@ -269,7 +269,14 @@ class EvalConfig:
 
     start: str = "2024-01-02"
     end: str = "2025-10-31"
-    top_k_fraction: float = 0.1
+    # TopkDropout, Qlib's rules (tg.models.backtest): hold `top_k` names (a number, or a fraction of the universe
+    # when < 1), replace at most `drop` a day (a number, or a fraction of k when < 1). A universe under 5 x top_k
+    # names uses 10 % of it instead, said in the report.
+    top_k: float = 50
+    drop: float = 5
+    risk_degree: float = 0.95  # the share of cash each day's buys use
+    limit_threshold: float = 0.095  # a close move this large either way blocks trading the name that day
+    annual_days: int = 238  # Qlib's annualisation of daily figures
     buy_cost: float = 0.0005
     sell_cost: float = 0.0015
     # relative to paths.root; each run writes <output>/<model version>_<start>_<end>/

@@ -162,7 +162,11 @@ def _model_rules(cfg: AppConfig, need: Callable[[bool, str, str], None]) -> None
     if train_end and valid_end and calib_end:
         ordered = train_end < valid_end < calib_end
         need(ordered, "train.valid_end", "splits must be ordered: train_end < valid_end < calib_end")
-    need(0 < cfg.eval.top_k_fraction <= 1, "eval.top_k_fraction", "must be in (0, 1]")
+    need(cfg.eval.top_k > 0, "eval.top_k", "must be a number of names (>= 1) or a fraction of the universe (< 1)")
+    need(cfg.eval.drop >= 0, "eval.drop", "must be a number of names (>= 1), a fraction of top_k (< 1), or 0")
+    need(0 < cfg.eval.risk_degree <= 1, "eval.risk_degree", "must be in (0, 1]")
+    need(cfg.eval.limit_threshold > 0, "eval.limit_threshold", "must be > 0")
+    need(cfg.eval.annual_days > 0, "eval.annual_days", "must be > 0")
     eval_start, eval_end = _day(cfg.eval.start), _day(cfg.eval.end)
     if eval_start and eval_end:
         need(eval_start <= eval_end, "eval.start", f"{eval_start} is after eval.end {eval_end}")

@@ -108,20 +108,21 @@ def evaluate(
         **{name: out.probs for name, out in prediction.members.items()},
         "majority": np.tile(np.asarray(class_shares), (len(samples), 1)),
     }
+    next_return = _next_returns(panel.held_close)[:, window_days].T
     metrics: dict[str, dict[str, Any]] = {}
     for name in [*scorers, "majority"]:
         entry: dict[str, Any] = {}
         if name in probabilities:
             entry.update(classification(probabilities[name][known], samples.label[known]))
         if name in scorers:
-            ic, rank_ic = daily_ic(_grid(shape, samples.t - t0, samples.n, scorers[name]), realised)
-            entry.update(ic_summary(ic, rank_ic))
+            grid = _grid(shape, samples.t - t0, samples.n, scorers[name])
+            entry.update(ic_summary(*daily_ic(grid, realised)))
+            entry["next_day"] = {**ic_summary(*daily_ic(grid, next_return)), **_top_spread(grid, next_return)}
         metrics[name] = entry
     tradable = panel.tradable[:, window_days].T
-    next_return = _next_returns(panel.held_close)[:, window_days].T
     bench = _next_returns(forward_fill(panel.benchmark_close[None, :]))[0, window_days]
-    listed = panel.listed[:, window_days].T
-    k = max(1, round(settings.top_k_fraction * len(panel.symbols)))
+    k, drop, warnings = portfolio_size(settings, len(panel.symbols))
+    blocked = _at_limit(panel.held_close, settings.limit_threshold)[:, window_days].T
     backtests = {
         name: top_k_backtest(
             _lagged(_grid(shape, samples.t - t0, samples.n, scorers[name])),
@@ -129,14 +130,17 @@ def evaluate(
             tradable,
             bench,
             k,
-            listed=listed,
+            drop,
             buy_cost=settings.buy_cost,
             sell_cost=settings.sell_cost,
+            blocked=blocked,
+            risk_degree=settings.risk_degree,
+            annual_days=settings.annual_days,
         )
         for name in ("ensemble", "momentum_20", "reversal_5")
     }
     for result in backtests.values():
-        result.summary["k"] = k
+        result.summary.update(k=k, drop=drop)
     return Evaluation(
         window=(str(panel.dates[window_days[0]]), str(panel.dates[window_days[-1]])),
         rows=len(samples),
@@ -147,7 +151,42 @@ def evaluate(
         prediction=prediction,
         dates=panel.dates[samples.t],
         symbols=[panel.symbols[i] for i in samples.n],
+        warnings=warnings,
     )
+
+
+def portfolio_size(settings: EvalConfig, universe: int) -> tuple[int, int, list[str]]:
+    """(k, names dropped a day at most, warnings) from `eval.top_k` / `eval.drop` (a count, or a fraction when
+    < 1); a universe under 5·k names uses 10 % of it, since holding a fifth of it or more says little."""
+    k = round(settings.top_k) if settings.top_k >= 1 else round(settings.top_k * universe)
+    drop = round(settings.drop) if settings.drop >= 1 or settings.drop == 0 else round(settings.drop * k)
+    warnings = []
+    if settings.top_k >= 1 and 5 * k > universe:
+        small = max(1, round(0.1 * universe))
+        warnings.append(
+            f"eval.top_k={k} is more than a fifth of the {universe}-name universe: k={small} (10 %) used instead"
+        )
+        drop, k = max(1, round(drop * small / k)) if drop else 0, small
+    return max(1, k), max(0, drop), warnings
+
+
+def _top_spread(score: np.ndarray, realised: np.ndarray, top: int = 50) -> dict[str, float]:
+    """Mean over days of (the realised return of the `top` highest scores − that of every scored name)."""
+    spreads = []
+    for s, r in zip(score, realised, strict=True):
+        ok = np.isfinite(s) & np.isfinite(r)
+        if ok.sum() > top:
+            best = np.argsort(-s[ok], kind="stable")[:top]
+            spreads.append(float(r[ok][best].mean() - r[ok].mean()))
+    return {"top_minus_all": float(np.mean(spreads)) if spreads else float("nan"), "top": top}
+
+
+def _at_limit(close: np.ndarray, threshold: float) -> np.ndarray:
+    """(N, T) True where the close moved at least `threshold` either way from the previous close."""
+    moved = np.zeros(close.shape, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        moved[:, 1:] = np.abs(close[:, 1:] / close[:, :-1] - 1.0) >= threshold - 1e-12
+    return moved
 
 
 def _grid(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -96,7 +96,9 @@ def top_k_backtest(
     return result
 
 
-def _decide(scores: np.ndarray, scored: np.ndarray, held: list[int], k: int, n_drop: int) -> tuple[list[int], list[int]]:
+def _decide(
+    scores: np.ndarray, scored: np.ndarray, held: list[int], k: int, n_drop: int
+) -> tuple[list[int], list[int]]:
     """Qlib's TopkDropout choice: the holdings to sell and the names to buy, best first."""
 
     def by_score(names: list[int]) -> list[int]:  # best first, names without a score last (stable)

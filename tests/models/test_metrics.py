@@ -86,21 +86,22 @@ def test_path_returns() -> None:
 
 
 def test_top_k_backtest_costs_cash_and_drift_by_hand() -> None:
-    # 3 days, 4 names; the score picks name 0 (k = 1), which returns 1 % a day; Qlib keeps 5 % in cash
+    # 3 days, 4 names; the score picks name 0 (k = 1), which returns 1 % a day; Qlib keeps 5 % in cash.
+    # Day t earns the return into t of what was held at the close of t-1, then trades at the close of t.
     score = np.array([[4.0, 3, 2, 1]] * 3)
     returns = np.array([[0.01, 0.0, 0.0, 0.0]] * 3)
+    bench = np.array([0.002, 0.0, 0.001])
     tradable = np.ones((3, 4), dtype=bool)
-    result = top_k_backtest(score, returns, tradable, np.zeros(3), k=1, buy_cost=0.001, sell_cost=0.002)
-    cash = 1 - 0.95 * 1.001  # bought 0.95 of the capital, plus its cost
-    day0 = cash + 0.95 * 1.01
-    day1 = cash + 0.95 * 1.01**2
-    day2 = cash + 0.95 * 1.01**3
+    result = top_k_backtest(score, returns, tradable, bench, k=1, buy_cost=0.001, sell_cost=0.002)
+    cash = 1 - 0.95 * 1.001  # bought 0.95 of the capital at the close of day 0, plus its cost
+    day0 = cash + 0.95  # nothing held through day 0: only the cost
+    day1 = cash + 0.95 * 1.01
+    day2 = cash + 0.95 * 1.01**2
     assert result.daily_return.tolist() == pytest.approx([day0 - 1, day1 / day0 - 1, day2 / day1 - 1])
     assert result.cost.tolist() == pytest.approx([0.95 * 0.001, 0.0, 0.0])  # bought once, never sold
-    assert result.summary["annual_excess_return"] == pytest.approx(np.mean(result.daily_return) * 238)
-    assert result.summary["annual_excess_return_without_cost"] == pytest.approx(
-        np.mean(result.daily_return + result.cost) * 238
-    )
+    excess = result.daily_return - bench  # the first day counts the benchmark's move, as Qlib's does
+    assert result.summary["annual_excess_return"] == pytest.approx(np.mean(excess) * 238)
+    assert result.summary["annual_excess_return_without_cost"] == pytest.approx(np.mean(excess + result.cost) * 238)
 
 
 def test_top_k_dropout_follows_qlibs_rule_by_hand() -> None:
@@ -143,6 +144,6 @@ def test_max_drawdown() -> None:
 
 def test_a_loss_from_the_start_is_a_drawdown() -> None:
     score = np.array([[2.0, 1.0]] * 3)
-    returns = np.array([[-0.10, 0.0], [0.0, 0.0], [0.01, 0.0]])
+    returns = np.array([[0.0, 0.0], [-0.10, 0.0], [0.01, 0.0]])
     result = top_k_backtest(score, returns, np.ones((3, 2), bool), np.zeros(3), k=1)
     assert result.summary["max_drawdown"] == pytest.approx(0.95 * 0.9 + 0.05 - 0.95 * 0.0005 - 1, abs=1e-9)

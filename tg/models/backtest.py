@@ -13,8 +13,11 @@ its rules (checked against Qlib's own backtest on the same predictions in `bench
 - Sales go to cash first; each buy gets `cash × risk_degree / len(buys)` (Qlib's 0.95 keeps 5 % in cash), so
   weights drift with prices between trades. Costs: `buy_cost` on the value bought, `sell_cost` on the value
   sold (0.05 % / 0.15 %: commission plus the 0.1 % stamp duty on sales).
-- The portfolio earns the close-to-close return of t → t+1 of each holding; cash earns nothing. A delisted
-  name stays at its last price and, as in Qlib, cannot be sold.
+- Day t, as Qlib books it: the holdings earn their close-to-close return of t−1 → t, then the day's trades
+  are made at the close of t and their costs charged; the day's return is the change in account value over
+  the value at the close of t−1, beside the benchmark's return of t−1 → t. So the first day of a window holds
+  nothing yet and still counts the benchmark's move (Qlib's backtest does the same). Cash earns nothing. A
+  delisted name stays at its last price and, as in Qlib, cannot be sold.
 - Annualised figures use Qlib's `risk_analysis` convention: mean daily excess × `annual_days` (238).
 
 Left out, as immaterial at Qlib's example account of 100 M yuan: 100-share lots and the 5-yuan minimum cost.
@@ -42,9 +45,9 @@ class BacktestResult:
 
 def top_k_backtest(
     score: np.ndarray,
-    returns_next: np.ndarray,
+    returns: np.ndarray,
     tradable: np.ndarray,
-    benchmark_next: np.ndarray,
+    benchmark: np.ndarray,
     k: int,
     n_drop: int | None = None,
     buy_cost: float = 0.0005,
@@ -53,19 +56,21 @@ def top_k_backtest(
     risk_degree: float = 0.95,
     annual_days: int = ANNUAL_DAYS,
 ) -> BacktestResult:
-    """`score`, `returns_next` (return t→t+1), `tradable` and `blocked` (at a price limit) are (dates, symbols);
-    the benchmark's return t→t+1 is (dates,). See the module docstring for the rules."""
+    """`score` (known before the close of t), `returns` (t−1 → t), `tradable` and `blocked` (at a price limit)
+    are (dates, symbols); the benchmark's return t−1 → t is (dates,). See the module docstring for the rules."""
     days, names = score.shape
     k = max(1, min(k, names))
     n_drop = max(0, n_drop if n_drop is not None else max(1, round(k * 0.1)))
     can_trade = tradable & ~blocked if blocked is not None else tradable.copy()
-    growth = 1.0 + np.nan_to_num(returns_next)  # a NaN (no next close) holds its value
+    growth = 1.0 + np.nan_to_num(returns)  # a NaN (no close) holds its value
     value = np.zeros(names)  # yuan per name, starting capital 1
     held: list[int] = []  # in the order bought, as Qlib's position keeps them
     cash = 1.0
     daily, turnover, costs = np.zeros(days), np.zeros(days), np.zeros(days)
     for t in range(days):
         before = cash + float(value[held].sum()) if held else cash
+        if held:
+            value[held] *= growth[t, held]
         scores = score[t]
         scored = ~np.isnan(scores)
         traded = spent = 0.0
@@ -85,12 +90,10 @@ def top_k_backtest(
                     cash -= each * (1.0 + buy_cost)
                     traded, spent = traded + each, spent + each * buy_cost
                     held.append(i)
-        if held:
-            value[held] *= growth[t, held]
         after = cash + float(value[held].sum()) if held else cash
         daily[t] = after / before - 1.0
         turnover[t], costs[t] = traded / before, spent / before
-    bench = np.nan_to_num(benchmark_next)
+    bench = np.nan_to_num(benchmark)
     result = BacktestResult(daily, bench, turnover, costs)
     result.summary = summarise(daily, bench, turnover, costs, annual_days)
     return result

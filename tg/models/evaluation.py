@@ -120,13 +120,14 @@ def evaluate(
             entry["next_day"] = {**ic_summary(*daily_ic(grid, next_return)), **_top_spread(grid, next_return)}
         metrics[name] = entry
     tradable = panel.tradable[:, window_days].T
-    bench = _next_returns(forward_fill(panel.benchmark_close[None, :]))[0, window_days]
+    into = _returns_into(panel.held_close)[:, window_days].T
+    bench = _returns_into(forward_fill(panel.benchmark_close[None, :]))[0, window_days]
     k, drop, warnings = portfolio_size(settings, len(panel.symbols))
     blocked = _at_limit(panel.held_close, settings.limit_threshold)[:, window_days].T
     backtests = {
         name: top_k_backtest(
             _lagged(_grid(shape, samples.t - t0, samples.n, scorers[name])),
-            next_return,
+            into,
             tradable,
             bench,
             k,
@@ -205,6 +206,14 @@ def _lagged(score: np.ndarray) -> np.ndarray:
 def _next_returns(close: np.ndarray) -> np.ndarray:
     """Return from the close of t to the close of t+1 (NaN on the last date)."""
     return path_returns(close, 1)[:, :, 0]
+
+
+def _returns_into(close: np.ndarray) -> np.ndarray:
+    """Return from the close of t−1 to the close of t (NaN on the first date)."""
+    out = np.full(close.shape, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, 1:] = close[:, 1:] / close[:, :-1] - 1.0
+    return out
 
 
 def _coverage(prediction: Prediction, paths: np.ndarray) -> dict[str, float]:

@@ -337,11 +337,17 @@ def cmd_train(args: argparse.Namespace) -> dict:
     _check_provider(provider)
     if not args.out.parent.is_dir():
         raise UsageError(f"--out {args.out}: no such directory {args.out.parent}")
+    args.out = args.out.resolve()
     WORK.mkdir(exist_ok=True)
     mlflow_dir = Path(tempfile.mkdtemp(prefix="mlruns-", dir=WORK))
+    cwd = os.getcwd()
+    # Qlib's MLflowExpManager takes its FileLock at the URI's path with the leading "/" stripped,
+    # i.e. relative to the working directory: from "/" that is inside mlflow_dir, removed below
+    os.chdir("/")
     try:
         return _train(args, provider, mlflow_dir, began)
     finally:
+        os.chdir(cwd)
         shutil.rmtree(mlflow_dir, ignore_errors=True)
 
 

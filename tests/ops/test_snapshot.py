@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,7 +69,10 @@ def contents(path: Path) -> dict[str, bytes]:
     return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
-def state(parts: dict[str, Path]) -> dict[str, dict[str, bytes]]:
+State = dict[str, dict[str, bytes]]
+
+
+def state(parts: dict[str, Path]) -> State:
     return {name: contents(path) if path.exists() else {} for name, path in parts.items()}
 
 
@@ -625,29 +629,30 @@ RESTORE_STOPS = {
 MID_SWAP = {"rename#3": "conf", "rename#5": "data"}
 
 
-@pytest.mark.parametrize("stop_at", list(RESTORE_STOPS))
-def test_a_kill_during_restore_then_recover_leaves_the_old_or_the_new_state(tmp_path: Path, stop_at: str) -> None:
+def archived_then_changed(tmp_path: Path) -> tuple[Path, dict[str, Path], dict[str, Any], State, State]:
+    """A project archived as `target`, then changed in every part: (root, parts, the restore's arguments,
+    the archived state, the changed state)."""
     root = tmp_path / "project"
     root.mkdir()
     parts = make_project(root)
     del parts["audit"], parts["env"]
     backups = tmp_path / "backups"
     info = create(backups, parts, tag="target")
-    new = state(parts)
+    archived = state(parts)
     (root / "conf" / "config.yaml").write_text("profile: prod\n")
     shutil.rmtree(root / "models_saved" / "v1")
     (root / "data_storage" / "cn" / "later.bin").write_bytes(b"later")
-    old = state(parts)
+    paths = {k: str(v) for k, v in parts.items()}
+    args = {"archive": str(info.path), "parts": paths, "root": str(root), "backups": str(backups)}
+    return root, parts, args, archived, state(parts)
+
+
+@pytest.mark.parametrize("stop_at", list(RESTORE_STOPS))
+def test_a_kill_during_restore_then_recover_leaves_the_old_or_the_new_state(tmp_path: Path, stop_at: str) -> None:
+    root, parts, args, new, old = archived_then_changed(tmp_path)
     outside = listing(root / "audit")
 
-    run_until(
-        stop_at,
-        "restore",
-        archive=str(info.path),
-        parts={k: str(v) for k, v in parts.items()},
-        root=str(root),
-        backups=str(backups),
-    )
+    run_until(stop_at, "restore", **args)
     assert pending_restore(root) is not None
     if stop_at in MID_SWAP:
         assert not parts[MID_SWAP[stop_at]].exists()  # the kill really left that part's live path missing
@@ -662,16 +667,8 @@ def test_a_kill_during_restore_then_recover_leaves_the_old_or_the_new_state(tmp_
 def test_a_kill_after_the_restore_directory_is_retired_leaves_the_new_state_and_trash_recover_removes(
     tmp_path: Path,
 ) -> None:
-    root = tmp_path / "project"
-    root.mkdir()
-    parts = make_project(root)
-    del parts["audit"], parts["env"]
-    backups = tmp_path / "backups"
-    info = create(backups, parts, tag="target")
-    new = state(parts)
-    (root / "conf" / "config.yaml").write_text("profile: prod\n")
-    args = {k: str(v) for k, v in parts.items()}
-    run_until("renamed#8", "restore", archive=str(info.path), parts=args, root=str(root), backups=str(backups))
+    root, parts, args, new, _ = archived_then_changed(tmp_path)
+    run_until("renamed#8", "restore", **args)
     assert pending_restore(root) is None and state(parts) == new  # retired: nothing left to complete
     assert [p.name.startswith(".tg-trash-") for p in root.glob(".tg-*")] == [True]  # the rm never started
     assert recover(root) == []

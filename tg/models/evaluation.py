@@ -120,10 +120,11 @@ def evaluate(
             entry["next_day"] = {**ic_summary(*daily_ic(grid, next_return)), **_top_spread(grid, next_return)}
         metrics[name] = entry
     tradable = panel.tradable[:, window_days].T
-    into = _returns_into(panel.held_close)[:, window_days].T
-    bench = _returns_into(forward_fill(panel.benchmark_close[None, :]))[0, window_days]
+    into = past_return(panel.held_close, 1)[:, window_days].T  # the close of t−1 to the close of t
+    bench = past_return(forward_fill(panel.benchmark_close[None, :]), 1)[0, window_days]
     k, drop, warnings = portfolio_size(settings, len(panel.symbols))
-    blocked = _at_limit(panel.held_close, settings.limit_threshold)[:, window_days].T
+    with np.errstate(invalid="ignore"):
+        blocked = np.abs(into) >= settings.limit_threshold - 1e-12  # a limit move either way
     backtests = {
         name: top_k_backtest(
             _lagged(_grid(shape, samples.t - t0, samples.n, scorers[name])),
@@ -182,14 +183,6 @@ def _top_spread(score: np.ndarray, realised: np.ndarray, top: int = 50) -> dict[
     return {"top_minus_all": float(np.mean(spreads)) if spreads else float("nan"), "top": top}
 
 
-def _at_limit(close: np.ndarray, threshold: float) -> np.ndarray:
-    """(N, T) True where the close moved at least `threshold` either way from the previous close."""
-    moved = np.zeros(close.shape, dtype=bool)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        moved[:, 1:] = np.abs(close[:, 1:] / close[:, :-1] - 1.0) >= threshold - 1e-12
-    return moved
-
-
 def _grid(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> np.ndarray:
     grid = np.full(shape, np.nan)
     grid[rows, cols] = values
@@ -206,14 +199,6 @@ def _lagged(score: np.ndarray) -> np.ndarray:
 def _next_returns(close: np.ndarray) -> np.ndarray:
     """Return from the close of t to the close of t+1 (NaN on the last date)."""
     return path_returns(close, 1)[:, :, 0]
-
-
-def _returns_into(close: np.ndarray) -> np.ndarray:
-    """Return from the close of t−1 to the close of t (NaN on the first date)."""
-    out = np.full(close.shape, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[:, 1:] = close[:, 1:] / close[:, :-1] - 1.0
-    return out
 
 
 def _coverage(prediction: Prediction, paths: np.ndarray) -> dict[str, float]:

@@ -5,7 +5,7 @@ Data: the embedded market data (`tg/data/embedded/cn_daily`, ×`--scale` copies)
 (`models_saved/`: trained tiny in a scratch project, or taken from `--project DIR`), copied into a scratch tree.
 Each round measures:
   create   `tg.ops.snapshot.create` of both parts          vs  tar -c -I 'gzip -6' (throughput, input bytes/s)
-  verify   `tg.ops.snapshot.verify` (read + hash, no writes)
+  verify   `tg.ops.snapshot_read.verify` (read + hash, no writes)
   restore  `tg.ops.snapshot_restore.restore` over a changed tree, split into its pre-restore snapshot (a create
            of the live tree, timed by wrapping `write_snapshot`) and the rest: verified staging, sync, journal,
            swap, cleanup                                    vs  tar -x -z into an empty directory (no fsync)
@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tg.ops import snapshot, snapshot_restore
+from tg.ops import snapshot, snapshot_read, snapshot_restore
 
 REPO = Path(__file__).resolve().parent.parent
 EMBEDDED = REPO / "tg" / "data" / "embedded" / "cn_daily"
@@ -125,7 +125,7 @@ def main() -> int:
         rows["tar_c"].append(timed(partial(tar, ["-c", "-I", "gzip -6", "-f", str(tarball), "-C", str(live), *PARTS])))
         info = snapshot.create(backups, parts, tag=f"bench-{round_}")
         rows["create"].append(timed(partial(snapshot.create, backups, parts, tag=f"timed-{round_}")))
-        rows["verify"].append(timed(partial(snapshot.verify, info.path)))
+        rows["verify"].append(timed(partial(snapshot_read.verify, info.path)))
         for target in (unpacked, overwritten):
             shutil.rmtree(target, ignore_errors=True)
         unpacked.mkdir()
@@ -145,7 +145,7 @@ def main() -> int:
         fresh_pre.append(phases["prerestore"].pop())
         phases["staging"].pop()
         phases["cleanup"].pop()
-        snapshot.prune(backups, keep=1)
+        snapshot_read.prune(backups, keep=1)
     med = {k: statistics.median(v) for k, v in rows.items()}
     pre, staging, cleanup = (statistics.median(phases[k]) for k in ("prerestore", "staging", "cleanup"))
     rest = statistics.median(whole - part for whole, part in zip(rows["restore"], phases["prerestore"], strict=True))

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 from tg.errors import ArtifactError, TgError, UsageError
-from tg.ops.snapshot import Limits, create, default_tag, list_snapshots, prune, verify
+from tg.ops.snapshot import Limits, create, default_tag
+from tg.ops.snapshot_read import list_snapshots, prune, verify
 from tg.ops.snapshot_restore import pending_restore, plan_restore, recover, restore
 
 ENV = (

@@ -78,7 +78,7 @@ def recent_snapshot(ctx: CheckContext) -> tuple[bool, str, str]:
     """The newest snapshot is younger than the profile allows AND verifies (manifest, every member's
     sha256): a file named like a snapshot proves nothing."""
     from tg.errors import ArtifactError
-    from tg.ops.snapshot import list_snapshots, verify
+    from tg.ops.snapshot_read import list_snapshots, verify
 
     loaded = ctx.loaded
     max_age = loaded.cfg.profile.snapshot_max_age_hours

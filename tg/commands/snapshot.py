@@ -84,7 +84,7 @@ def run_create(
 
 
 def run_list(loaded: LoadedConfig, directory: str | None) -> SnapshotResult:
-    from tg.ops.snapshot import list_snapshots
+    from tg.ops.snapshot_read import list_snapshots
 
     done = _recovered(loaded)
     infos = list_snapshots(snapshot_dir(loaded, directory))
@@ -97,7 +97,7 @@ def run_list(loaded: LoadedConfig, directory: str | None) -> SnapshotResult:
 
 
 def run_verify(loaded: LoadedConfig, archive: str) -> SnapshotResult:
-    from tg.ops.snapshot import verify
+    from tg.ops.snapshot_read import verify
 
     manifest = verify(_archive(loaded, archive))
     data = {**manifest.to_dict(), "path": str(_archive(loaded, archive)), "verified": True}
@@ -110,7 +110,7 @@ def run_verify(loaded: LoadedConfig, archive: str) -> SnapshotResult:
 
 
 def run_prune(loaded: LoadedConfig, directory: str | None, keep: int) -> SnapshotResult:
-    from tg.ops.snapshot import prune
+    from tg.ops.snapshot_read import prune
 
     removed = prune(snapshot_dir(loaded, directory), keep)
     return SnapshotResult("prune", {"removed": [str(p) for p in removed]}, [f"removed {len(removed)} snapshot(s)"])

@@ -52,14 +52,13 @@ from tg.ops.snapshot import (
     check_parts,
     file_sha256,
     inside,
-    read_archive,
     stamp,
     transient,
     unused_tag,
-    verify,
     walk_part,
     write_snapshot,
 )
+from tg.ops.snapshot_read import read_archive, verify
 
 logger = logging.getLogger(__name__)
 

@@ -54,6 +54,24 @@ def test_splits_are_ordered_and_purged() -> None:
     assert dates["calib"].max() < dates["test"].min()
 
 
+def test_a_lagged_target_is_the_return_from_the_next_close_and_purges_one_date_more() -> None:
+    """`model.target_lag=1`: the ranking target of date t is the h-day return from the close of t + 1 (what a
+    portfolio that trades at the next close earns); the training window drops h + 1 dates before validation,
+    and the up/flat/down classes keep their meaning (from the close of t)."""
+    panel = load_panel(embedded_root(), SYMBOLS, date(2016, 1, 1), None)
+    plain = build_inputs(panel, ModelConfig())
+    lagged = build_inputs(panel, ModelConfig(target_lag=1))
+    forward = plain.labels.forward_return
+    assert np.array_equal(lagged.target_return[:, :-1], forward[:, 1:], equal_nan=True)
+    assert np.isnan(lagged.target_return[:, -1]).all()
+    assert np.array_equal(lagged.labels.classes, plain.labels.classes)
+    splits = split_samples(lagged, TrainConfig())
+    valid_first = int(np.searchsorted(panel.dates, np.datetime64("2022-01-01")))
+    last = int(splits["train"].t.max())
+    assert last + 1 + lagged.labels.horizon < valid_first
+    assert last == int(split_samples(plain, TrainConfig())["train"].t.max()) - 1
+
+
 def test_scalers_are_fit_on_training_rows_only(tmp_path: Path) -> None:
     """Changing every price after train_end leaves the fitted scaler (and the linear model) unchanged."""
     model = ModelConfig(members=["linear"])

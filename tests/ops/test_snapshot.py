@@ -729,6 +729,34 @@ def test_recover_rolls_forward_a_journal_left_mid_swap(project: tuple[Path, dict
     assert contents(root / "conf") == archived and not restore_dir.exists()
 
 
+def test_a_swap_that_fails_midway_says_where_and_recover_completes_it(
+    project: tuple[Path, dict[str, Path], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OS error on the second part's rename (a full or failing disk): one line naming the part, the first part
+    already swapped, and the next `tg snapshot` command rolls the rest forward."""
+    root, parts, backups = project
+    chosen = {"conf": parts["conf"], "models": parts["models"]}
+    info = create(backups, chosen, tag="t")
+    archived = state(chosen)
+    (root / "conf" / "config.yaml").write_text("changed\n")
+    (root / "models_saved" / "CURRENT").write_text("v2\n")
+    real_rename = os.rename
+
+    def failing_rename(src: Any, dst: Any) -> None:
+        if Path(src).name == "models" and Path(src).parent.name == "staged":
+            raise OSError(5, "Input/output error")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    with pytest.raises(TgError, match=r"stopped at part models \(Input/output error\).*complete it"):
+        restore(info.path, chosen, root, backups)
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert contents(root / "conf") == archived["conf"]
+    assert re.search("interrupted midway", pending_restore(root) or "")
+    assert recover(root) == ["completed the interrupted restore of snapshot_t.tar.gz (swapped in models)"]
+    assert state(chosen) == archived and pending_restore(root) is None
+
+
 # --- unchanged files are linked, everything else is written -------------------------------------------
 
 

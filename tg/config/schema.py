@@ -229,6 +229,9 @@ class ModelConfig:
     name: str = "ensemble"
     members: list[str] = field(default_factory=lambda: ["gbm", "linear", "gru"])
     horizon: int = 5
+    # the ranking target is the h-day return starting this many sessions after the forecast date:
+    # 1 is the return a portfolio that trades at the next close earns (Qlib's label); 0 starts today
+    target_lag: int = 0
     # flat class: |forward return| < band_k × trailing daily volatility × sqrt(horizon)
     band_k: float = 0.4
     vol_window: int = 20

@@ -2,7 +2,7 @@
 
 Features are the causal features of `tg.models.features`, each rank-scaled across the universe date
 by date (a cross-sectional rank uses only that date's values, so it stays causal). The regression
-target is the forward h-day return, ranked the same way; `sigma` is the trailing daily volatility
+target is the forward h-day return starting `target_lag` sessions later, ranked the same way; `sigma` is the trailing daily volatility
 the forecaster scales its bands by.
 """
 
@@ -24,7 +24,9 @@ class ModelInputs:
     panel: Panel
     features: FeatureSet  # (N, T, F) ranked features
     labels: Labels
-    target: np.ndarray  # (N, T) ranked forward return in [-1, 1]
+    target: np.ndarray  # (N, T) ranked target return in [-1, 1]
+    target_return: np.ndarray  # (N, T) the h-day return from close t + lag; NaN where unknown
+    target_lag: int
     sigma: np.ndarray  # (N, T) trailing daily volatility
     paths: np.ndarray  # (N, T, h) realised returns to each of the next h closes
 
@@ -36,11 +38,25 @@ def model_features(panel: Panel) -> FeatureSet:
 
 def build_inputs(panel: Panel, model: ModelConfig) -> ModelInputs:
     labels = make_labels(panel, model.horizon, model.vol_window, model.band_k)
+    target_return = lagged(labels.forward_return, model.target_lag)
     return ModelInputs(
         panel=panel,
         features=model_features(panel),
         labels=labels,
-        target=cross_sectional_rank(labels.forward_return).astype(np.float32),
+        target=cross_sectional_rank(target_return).astype(np.float32),
+        target_return=target_return,
+        target_lag=model.target_lag,
         sigma=trailing_volatility(panel, model.vol_window),
         paths=path_returns(panel.held_close, model.horizon),
     )
+
+
+def lagged(values: np.ndarray, lag: int) -> np.ndarray:
+    """values[:, t + lag] at column t (NaN for the last `lag` dates)."""
+    if lag < 0:
+        raise ValueError(f"target_lag must be >= 0, got {lag}")
+    if lag == 0:
+        return values
+    out = np.full(values.shape, np.nan)
+    out[:, :-lag] = values[:, lag:]
+    return out

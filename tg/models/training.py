@@ -37,7 +37,7 @@ class Trained:
 def split_samples(inputs: ModelInputs, train: TrainConfig) -> dict[str, Samples]:
     """Purged train / valid / calib samples and the held-out rest (`test`, labels where known)."""
     dates = inputs.panel.dates
-    horizon = inputs.labels.horizon
+    horizon = inputs.labels.horizon + inputs.target_lag
     bounds = [
         np.datetime64(train.train_end, "D"),
         np.datetime64(train.valid_end, "D"),
@@ -116,7 +116,7 @@ def train_ensemble(inputs: ModelInputs, model: ModelConfig, train: TrainConfig, 
         info["members"][name] = {**member_info, "seconds": round(time.perf_counter() - began, 1)}
     ensemble = Ensemble(members, inputs.labels.horizon)
     valid = splits["valid"]
-    info["weights"] = ensemble.learn_weights(valid, inputs.labels.forward_return[valid.n, valid.t])
+    info["weights"] = ensemble.learn_weights(valid, inputs.target_return[valid.n, valid.t])
     calib = splits["calib"]
     ensemble.calibrate(
         calib,

@@ -29,13 +29,16 @@ import stat
 import struct
 import subprocess
 import tarfile
-import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
+
+# zlib-ng: the same deflate format and API as zlib, compressing 1.7x and checksumming faster (measured in
+# benchmarks/snapshot.py); the archives stay ordinary gzip files that any tar reads
+from zlib_ng import zlib_ng as zlib
 
 from tg import __version__
 from tg.errors import TgError, UsageError

@@ -10,11 +10,14 @@ import hashlib
 import json
 import re
 import tarfile
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+# zlib-ng: the same API as zlib, inflating ~1.8x faster than the system zlib that `tar xzf`'s gzip uses
+# (measured in benchmarks/snapshot.py)
+from zlib_ng import zlib_ng as zlib
 
 from tg.errors import ArtifactError, UsageError
 from tg.ops.atomic import fsync_dir
@@ -358,7 +361,7 @@ def read_archive(
             return _read(_Stream(_Gunzip(raw)), archive, limits, sink, manifest_only)
         except _Refused as exc:
             raise ArtifactError(f"snapshot {archive.name} refused: {exc}") from None
-        except (EOFError, zlib.error, tarfile.HeaderError) as exc:
+        except (EOFError, zlib.error, tarfile.HeaderError) as exc:  # type: ignore[misc]  # zlib_ng.pyi: `error: Exception`
             raise ArtifactError(
                 f"snapshot {archive.name} refused: the archive is truncated or corrupt ({exc})"
             ) from exc

@@ -225,8 +225,9 @@ def _journal_path(live: Path, project_root: Path) -> str:
     return os.path.relpath(live, project_root) if inside(live, project_root) else str(live)
 
 
-def _swap(restore_dir: Path, entry: dict[str, str]) -> bool:
-    """Move the live part to old/ and the staged one into its place; False when that was done before."""
+def _swap(restore_dir: Path, entry: dict[str, str], moved: set[Path]) -> bool:
+    """Move the live part to old/ and the staged one into its place, adding the directories changed to `moved`;
+    False when that was done before."""
     live = restore_dir.parent / entry["live"]  # the restore directory is in the project root
     staged, old = restore_dir / entry["staged"], restore_dir / entry["old"]
     if not os.path.lexists(staged):
@@ -238,22 +239,29 @@ def _swap(restore_dir: Path, entry: dict[str, str]) -> bool:
         os.rename(live, spare)
     live.parent.mkdir(parents=True, exist_ok=True)
     os.rename(staged, live)
-    for directory in {live.parent, staged.parent, old.parent}:
-        fsync_dir(directory)
+    moved.update((live.parent, staged.parent, old.parent))
     return True
 
 
 def _swap_all(restore_dir: Path, journal: dict[str, Any]) -> list[str]:
-    swapped = []
-    for entry in journal["parts"]:
-        try:
-            if _swap(restore_dir, entry):
+    """Swap every part not yet swapped, then fsync each directory changed once: the journal already holds what
+    is left to do, so the renames need only be durable before the restore directory is retired (`_finish`)."""
+    swapped: list[str] = []
+    moved: set[Path] = set()
+    where = ""
+    try:
+        for entry in journal["parts"]:
+            where = f"at part {entry['part']}"
+            if _swap(restore_dir, entry, moved):
                 swapped.append(entry["part"])
-        except OSError as exc:
-            raise TgError(
-                f"restore of snapshot {journal['tag']} stopped at part {entry['part']} ({exc.strerror or exc}): "
-                "fix the cause, then run any `tg snapshot` command to complete it"
-            ) from exc
+        where = "while syncing the swapped directories"
+        for directory in sorted(moved):
+            fsync_dir(directory)
+    except OSError as exc:
+        raise TgError(
+            f"restore of snapshot {journal['tag']} stopped {where} ({exc.strerror or exc}): "
+            "fix the cause, then run any `tg snapshot` command to complete it"
+        ) from exc
     return swapped
 
 

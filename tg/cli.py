@@ -26,7 +26,7 @@ app = typer.Typer(
     help="Operations toolkit of Trading Graph (analysis only: no trading execution exists).\n\n"
     "Trailing KEY=VALUE arguments of every command are Hydra config overrides.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="Inspect the composed configuration.", no_args_is_help=True)
@@ -39,6 +39,26 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(data_app, name="data")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(snapshot_app, name="snapshot")
+
+def _show_version(value: bool) -> None:
+    if value:
+        from tg.version import version_text
+
+        sys.stdout.write(version_text())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Show tg's version, commit and libraries."
+        ),
+    ] = False,
+) -> None:
+    """Operations toolkit of Trading Graph (analysis only: no trading execution exists)."""
+
 
 Overrides = Annotated[list[str] | None, typer.Argument(help="Hydra overrides, e.g. profile=strict", show_default=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]

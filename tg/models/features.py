@@ -59,6 +59,21 @@ def compute_features(panel: Panel) -> FeatureSet:
     return FeatureSet(names, np.ascontiguousarray(stacked.transpose(1, 2, 0)))
 
 
+def cross_sectional_zscore(values: np.ndarray) -> np.ndarray:
+    """Per date (axis 1), (x - mean) / std over the known symbols (Qlib's CSZScoreNorm); NaN stays NaN, a date
+    with fewer than two known values or no spread maps to 0."""
+    x = np.asarray(values, dtype=np.float64)
+    known = np.isfinite(x)
+    count = known.sum(axis=0)
+    filled = np.where(known, x, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = filled.sum(axis=0) / np.maximum(count, 1)
+        std = np.sqrt((np.where(known, x - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1))
+        z = np.where(count[None, :] > 1, (x - mean) / np.where(std > 0, std, np.inf), 0.0)
+    z[~known] = np.nan
+    return z
+
+
 def cross_sectional_rank(values: np.ndarray) -> np.ndarray:
     """Per date (axis 1), rank the symbols (axis 0) onto [-1, 1]; ties share their mean rank, NaN stays NaN.
 

@@ -2,8 +2,9 @@
 
 Features are the causal features of `tg.models.features`, each rank-scaled across the universe date
 by date (a cross-sectional rank uses only that date's values, so it stays causal). The regression
-target is the forward h-day return starting `target_lag` sessions later, ranked the same way; `sigma` is the trailing daily volatility
-the forecaster scales its bands by.
+target is the forward h-day return starting `target_lag` sessions later, ranked the same way (or
+z-scored per date, `target_norm`); `sigma` is the trailing daily volatility the forecaster scales its
+bands by.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tg.config.schema import ModelConfig
-from tg.models.features import FeatureSet, compute_features, cross_sectional_rank
+from tg.models.features import FeatureSet, compute_features, cross_sectional_rank, cross_sectional_zscore
 from tg.models.forecaster import path_returns
 from tg.models.labels import Labels, make_labels, trailing_volatility
 from tg.models.panel import Panel
@@ -43,7 +44,7 @@ def build_inputs(panel: Panel, model: ModelConfig) -> ModelInputs:
         panel=panel,
         features=model_features(panel),
         labels=labels,
-        target=cross_sectional_rank(target_return).astype(np.float32),
+        target=_normalised(target_return, model.target_norm).astype(np.float32),
         target_return=target_return,
         target_lag=model.target_lag,
         sigma=trailing_volatility(panel, model.vol_window),
@@ -60,3 +61,7 @@ def lagged(values: np.ndarray, lag: int) -> np.ndarray:
     out = np.full(values.shape, np.nan)
     out[:, :-lag] = values[:, lag:]
     return out
+
+
+def _normalised(values: np.ndarray, how: str) -> np.ndarray:
+    return cross_sectional_zscore(values) if how == "zscore" else cross_sectional_rank(values)

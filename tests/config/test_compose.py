@@ -88,6 +88,8 @@ def test_strict_profile_gates_more_than_default(project: Path) -> None:
         ("network.timeout_s=0", "network.timeout_s"),
         ("model.members=[gbm,xgboost]", "xgboost"),
         ("model.horizon=0", "model.horizon"),
+        ("model.target_lag=9", "model.target_lag"),
+        ("model.target_norm=minmax", "model.target_norm"),
         ("train.valid_end=2020-01-01", "train.valid_end"),
         ("eval.start=yesterday", "eval.start"),
         ("eval.top_k=0", "eval.top_k"),
@@ -103,6 +105,33 @@ def test_bad_override_is_one_line_naming_the_key(project: Path, override: str, n
     assert names in message
     assert "\n" not in message
     assert info.value.from_command_line
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("ftp://proxy:21", "got ftp://"),
+        ("proxy:8080", "no scheme"),
+        ("socks5://u:hunter2@proxy:1080", "pip install 'httpx[socks]'"),
+        ("http://u:hunter2@[::1:8080", "bad IPv6 host"),
+        ("http://u:hunter2@proxy:99999", "bad port"),
+        ("http://:8080", "names no host"),
+    ],
+)
+def test_a_proxy_url_httpx_cannot_use_is_a_config_error_that_hides_the_password(
+    project: Path, url: str, says: str
+) -> None:
+    """Before: these passed validation, then crashed as an internal error (exit 1) on first use."""
+    with pytest.raises(ConfigError) as info:
+        load_config(["network=vpn", f"network.proxy_url='{url}'"], use_cache=False)
+    message = str(info.value)
+    assert "network.proxy_url" in message and says in message and "hunter2" not in message
+    assert info.value.exit_code == 2
+
+
+def test_a_usable_proxy_url_passes(project: Path) -> None:
+    for url in ("http://u:pw@proxy:8080", "https://proxy", "http://[::1]:3128"):
+        assert load_config(["network=vpn", f"network.proxy_url='{url}'"], use_cache=False).cfg.network.proxy_url == url
 
 
 def test_values_are_typed(project: Path) -> None:

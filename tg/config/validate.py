@@ -101,7 +101,9 @@ def validate(cfg: AppConfig) -> None:
         "network.proxy_url",
         "network=vpn needs a proxy URL (set TRADING_PROXY_URL)",
     )
-    need(not net.proxy_url or "://" in net.proxy_url, "network.proxy_url", "must look like http://host:port")
+    if net.proxy_url:
+        problem = proxy_problem(net.proxy_url)
+        need(problem is None, "network.proxy_url", problem or "")
     for key in ("timeout_s", "probe_timeout_s", "breaker_reset_s"):
         need(getattr(net, key) > 0, f"network.{key}", "must be > 0")
     need(0 <= net.retries <= 10, "network.retries", "must be in 0..10")
@@ -123,6 +125,35 @@ def validate(cfg: AppConfig) -> None:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"invalid configuration: {problems[0]}{more}")
+
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def proxy_problem(url: str) -> str | None:
+    """Why httpx could not use `url` as its proxy, in words that never repeat the URL (it may hold a password);
+    None when it can. socks5 needs the `socks` extra of httpx (`pip install 'httpx[socks]'`)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a valid URL ({'bad IPv6 host' if 'IPv6' in str(exc) else 'bad port'})"
+    scheme = parts.scheme.lower()
+    if scheme not in PROXY_SCHEMES:
+        shown = f"{scheme}://" if "://" in url else "no scheme"
+        return f"must look like http://host:port (schemes: {', '.join(PROXY_SCHEMES)}; got {shown})"
+    if not parts.hostname:
+        return "names no host (http://host:port)"
+    if port == 0:
+        return "has port 0"
+    if scheme.startswith("socks"):
+        from importlib.util import find_spec
+
+        if find_spec("socksio") is None:
+            return "is a SOCKS proxy, which needs `pip install 'httpx[socks]'` (socksio is not installed)"
+    return None
 
 
 def _day(text: str) -> date | None:

@@ -40,6 +40,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(snapshot_app, name="snapshot")
 
+
 def _show_version(value: bool) -> None:
     if value:
         from tg.version import version_text

@@ -41,7 +41,10 @@ def test_classification_metrics_by_hand() -> None:
     assert m["log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.8, 0.8, 0.3])))
     # perfectly calibrated: confidence 1 always right → ECE 0; confidence 0.8 right 75 % → 0.05 gap
     assert expected_calibration_error(np.eye(3)[labels[:3]], labels[:3]) == 0.0
-    assert expected_calibration_error(probs[:, [0, 1, 2]][[0, 1, 2, 3]], np.array([0, 1, 2, 2])) >= 0.0
+    four = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1]])
+    assert expected_calibration_error(four, np.array([0, 1, 2, 1])) == pytest.approx(0.05)
+    # two bins: three right at 0.8 (gap 0.2) and one wrong at 0.6 (gap 0.6), each weighed by its share
+    assert expected_calibration_error(probs, np.array([0, 1, 2, 2])) == pytest.approx(0.75 * 0.2 + 0.25 * 0.6)
 
 
 def test_temperature_scaling_repairs_overconfidence() -> None:

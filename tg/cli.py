@@ -441,8 +441,13 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         code = EXIT_INTERRUPTED
     except Exception as exc:  # a bug, not an expected failure: still one line, details in the log
-        log.error("internal error", exc_info=True)
-        _fail(f"internal error ({exc.__class__.__name__}: {exc}); details in logs/trading.log", exc)
+        from tg.ops.logsetup import FILE_ONLY, log_file
+
+        path = log_file()
+        if path is not None:  # before logging is set up, Python's last-resort handler would print it to stderr
+            log.error("internal error", exc_info=True, extra=FILE_ONLY)
+        where = f"details in {path}" if path is not None else "run again with TG_DEBUG=1 for details"
+        _fail(f"internal error ({exc.__class__.__name__}: {exc}); {where}", exc)
         code = EXIT_FAILED
     code = code if isinstance(code, int) else 0
     if code == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130) itself

@@ -15,6 +15,8 @@ from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 _HANDLER_MARK = "_tg_handler"
+# `log.error(..., extra=FILE_ONLY)`: a record for the log file that stderr leaves out (the caller prints its own line)
+FILE_ONLY = {"tg_file_only": True}
 
 
 def setup_logging(
@@ -36,6 +38,7 @@ def setup_logging(
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setLevel(logging.DEBUG if debug else logging.WARNING)
     stderr.setFormatter(logging.Formatter("tg: %(levelname)s: %(message)s") if debug else _Brief())
+    stderr.addFilter(lambda record: not getattr(record, "tg_file_only", False))
     _add(root, stderr)
     if create_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -50,6 +53,14 @@ def setup_logging(
     if retention_days > 0:
         prune_rotated(log_dir, file_name, retention_days)
     return path
+
+
+def log_file() -> Path | None:
+    """The file tg logs to in this process, or None (not set up yet, or no writable log directory)."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, _HANDLER_MARK, False) and isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename)
+    return None
 
 
 def prune_rotated(log_dir: Path, file_name: str, retention_days: int) -> list[Path]:

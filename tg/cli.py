@@ -136,7 +136,7 @@ def _emit(result: Any, as_json: bool) -> None:
     elif hasattr(result, "table"):
         from rich.console import Console
 
-        Console().print(result.table())
+        Console(soft_wrap=True).print(result.table())  # text lines as they are; tables lay themselves out
     else:
         sys.stdout.write(result.text() + ("" if result.text().endswith("\n") else "\n"))
     sys.stdout.flush()

@@ -140,3 +140,14 @@ def test_a_lost_current_pointer_is_named_not_mistaken_for_never_trained(trained_
     assert out.code == 1 and "CURRENT is missing although 1 saved version(s) exist" in out.stderr
     health = invoke("health", "--json").json()
     assert "CURRENT is missing" in json.dumps(health)
+
+
+def test_train_says_where_the_model_went_even_without_held_out_dates(project: Path) -> None:
+    """Before: with no dates after calib_end, `tg train` printed one blank line (a column-less rich table)."""
+    out = invoke("train", *TINY, "train.calib_end=2030-12-31", "--no-progress")
+    assert out.code == 0, out.stderr
+    first, saved, note = out.stdout.splitlines()
+    version = (project / "models_saved" / "CURRENT").read_text().split()[0]
+    assert first.startswith(f"model {version} trained in ") and first.endswith(" on 5 symbols")
+    assert saved == f"saved in {project / 'models_saved' / version}"
+    assert note == "no held-out dates after train.calib_end: nothing to evaluate"

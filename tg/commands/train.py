@@ -28,10 +28,12 @@ class TrainResult:
     version: str
     seconds: float
     meta: dict[str, Any]
+    saved_in: Path
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
+            "saved_in": str(self.saved_in),
             "seconds": round(self.seconds, 1),
             "data": self.meta["data"],
             "splits": self.meta["splits"],
@@ -43,13 +45,15 @@ class TrainResult:
         }
 
     def table(self) -> Any:
-        from rich.table import Table
+        from rich.text import Text
 
         holdout = self.meta["metrics"]
-        title = f"model {self.version} trained in {self.seconds:.0f} s on {self.meta['data']['symbols']} symbols"
-        if not holdout:
-            title += " (no held-out dates after calib_end: nothing to evaluate)"
-            return Table(title=title, title_justify="left")
+        title = (
+            f"model {self.version} trained in {self.seconds:.0f} s on {self.meta['data']['symbols']} symbols\n"
+            f"saved in {self.saved_in}"
+        )
+        if not holdout:  # (a rich Table without columns prints nothing, not even its title)
+            return Text(f"{title}\nno held-out dates after train.calib_end: nothing to evaluate")
         window = holdout["window"]
         title += f"\nheld-out {window[0]} .. {window[1]} ({holdout['rows']} rows), beside baselines"
         return scorer_table(title, holdout["warning"], holdout["table"])
@@ -145,7 +149,7 @@ def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResu
     version_dir = save_model(
         loaded.path("models"), trained.ensemble, meta, before_switch=audited, keep_versions=cfg.train.keep_versions
     )
-    return TrainResult(version_dir.name, time.perf_counter() - began, meta)
+    return TrainResult(version_dir.name, time.perf_counter() - began, meta, version_dir)
 
 
 def ensure_writable(models: Path) -> None:

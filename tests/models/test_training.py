@@ -16,6 +16,7 @@ from tg.config.schema import ModelConfig, TrainConfig
 from tg.data.local import embedded_root
 from tg.errors import DataError
 from tg.models.inputs import build_inputs
+from tg.models.labels import forward_returns
 from tg.models.panel import load_panel
 from tg.models.predictor import Predictor
 from tg.models.training import split_samples, train_ensemble
@@ -70,6 +71,9 @@ def test_a_lagged_target_is_the_return_from_the_next_close_and_purges_one_date_m
     last = int(splits["train"].t.max())
     assert last + 1 + lagged.labels.horizon < valid_first
     assert last == int(split_samples(plain, TrainConfig())["train"].t.max()) - 1
+    longer = build_inputs(panel, ModelConfig(target_lag=1, target_horizon=10))
+    assert np.array_equal(longer.target_return[:, :-1], forward_returns(panel, 10)[:, 1:], equal_nan=True)
+    assert int(split_samples(longer, TrainConfig())["train"].t.max()) + 11 < valid_first
 
 
 def test_scalers_are_fit_on_training_rows_only(tmp_path: Path) -> None:

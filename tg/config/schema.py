@@ -232,6 +232,8 @@ class ModelConfig:
     # the ranking target is the h-day return starting this many sessions after the forecast date:
     # 1 is the return a portfolio that trades at the next close earns (Qlib's label); 0 starts today
     target_lag: int = 0
+    # the ranking target's length in sessions (0: the forecast horizon); the forecast stays `horizon` days
+    target_horizon: int = 0
     # how the target is scaled per date: rank (onto [-1, 1]) or zscore (Qlib's CSZScoreNorm: the tails weigh more)
     target_norm: str = "rank"
     # flat class: |forward return| < band_k × trailing daily volatility × sqrt(horizon)

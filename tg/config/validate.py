@@ -182,6 +182,7 @@ def _model_rules(cfg: AppConfig, need: Callable[[bool, str, str], None]) -> None
         need(member in MEMBER_NAMES, "model.members", f"unknown member {member!r} (known: {', '.join(MEMBER_NAMES)})")
     need(1 <= m.horizon <= 20, "model.horizon", "must be in 1..20 trading days")
     need(0 <= m.target_lag <= 5, "model.target_lag", "must be in 0..5 sessions")
+    need(0 <= m.target_horizon <= 60, "model.target_horizon", "must be in 0..60 sessions (0: model.horizon)")
     need(m.target_norm in ("rank", "zscore"), "model.target_norm", f"must be rank or zscore, not {m.target_norm!r}")
     need(m.band_k > 0, "model.band_k", "must be > 0")
     need(m.vol_window >= 5, "model.vol_window", "must be >= 5")

@@ -37,7 +37,7 @@ class Trained:
 def split_samples(inputs: ModelInputs, train: TrainConfig) -> dict[str, Samples]:
     """Purged train / valid / calib samples and the held-out rest (`test`, labels where known)."""
     dates = inputs.panel.dates
-    horizon = inputs.labels.horizon + inputs.target_lag
+    horizon = max(inputs.labels.horizon, inputs.target_reach)
     bounds = [
         np.datetime64(train.train_end, "D"),
         np.datetime64(train.valid_end, "D"),

@@ -57,3 +57,21 @@ def test_forecast_dates_follow_the_exchange_calendar(trained_project: Path) -> N
     assert dates == ["2024-06-11", "2024-06-12", "2024-06-13", "2024-06-14", "2024-06-17"]  # 06-10: Dragon Boat
     on_holiday = predictor.predict("600519", date(2024, 6, 10)).data  # as of a holiday: the last bar is 06-07
     assert on_holiday["data"]["last_bar_date"] == "2024-06-07" and on_holiday["forecast"][0]["date"] == "2024-06-11"
+    assert on_holiday["warnings"] == [] and on_holiday["data"]["stale"] is False
+
+
+def test_an_as_of_date_after_the_data_is_stale_and_warned_and_in_sample_dates_are_warned(
+    trained_project: Path,
+) -> None:
+    """Before: --as-of after the last bar answered stale: false; a date the model trained on gave no warning."""
+    predictor = Predictor(trained_project / "models_saved", embedded_root())
+    late = predictor.predict("600519", date(2026, 6, 1), now=datetime(2026, 11, 24, 9, 0, tzinfo=CHINA)).data
+    assert late["data"]["stale"] is True and late["data"]["last_bar_date"] == "2025-10-31"
+    assert late["warnings"] == ["no bars from 2025-10-31 to --as-of 2026-06-01: the forecast runs from 2025-10-31"]
+    # as of the Saturday after the last bar: no session is missing
+    weekend = predictor.predict("600519", date(2025, 11, 1), now=datetime(2026, 11, 24, 9, 0, tzinfo=CHINA)).data
+    assert weekend["data"]["stale"] is False and weekend["warnings"] == []
+    inside = predictor.predict("600519", date(2020, 6, 1)).data
+    assert inside["warnings"] == [
+        "2020-06-01 is inside the model's training/calibration window (to 2023-12-31): in-sample"
+    ]

@@ -40,6 +40,8 @@ class PredictResult:
         )
         if not d["expected_return_informative"]:
             title += " (no edge found in calibration: the period's mean, the same for every stock)"
+        for warning in d.get("warnings", []):
+            title += f"\nwarning: {warning}"
         table = Table(
             title=title,
             title_justify="left",

@@ -129,7 +129,7 @@ def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResu
             "train": [str(panel.dates[0]), cfg.train.train_end],
             "valid": [cfg.train.train_end, cfg.train.valid_end],
             "calib": [cfg.train.valid_end, cfg.train.calib_end],
-            "purge_days": cfg.model.horizon,
+            "purge_days": max(inputs.labels.horizon, inputs.target_reach),
         },
         "training": trained.info,
         "metrics": holdout,

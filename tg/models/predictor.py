@@ -139,6 +139,7 @@ class Predictor:
         result = _answer(self.ensemble, samples, float(window.sigma[row, t]), panel, row, t)
         days = trading_days_after(calendar, panel.dates[t], self.ensemble.horizon, self.exchange)
         result["forecast"] = _dated(result["forecast"], days)
+        stale = is_stale(calendar, panel.dates[t], as_of, self.exchange, now)
         result.update(
             symbol=symbol.canonical,
             as_of=str(as_of or last_bar),
@@ -151,9 +152,10 @@ class Predictor:
                 "source": "local" if last_bar <= self._calendar_cache[-1].astype(object) else "local+update",
                 "root": self.meta["data"]["root"],
                 "last_bar_date": str(last_bar),
-                "stale": is_stale(calendar, panel.dates[t], as_of, self.exchange, now),
+                "stale": stale,
                 **self.exchange.describe(),
             },
+            warnings=answer_warnings(as_of, last_bar, stale, date.fromisoformat(self.meta["splits"]["calib"][1])),
         )
         elapsed = time.perf_counter() - began
         result["latency_ms"] = round(elapsed * 1000, 1)
@@ -237,8 +239,23 @@ def is_stale(
     bar (by the exchange calendar: a holiday is not missing data)."""
     if as_of is not None:
         known = calendar[calendar <= np.datetime64(as_of, "D")]
-        return bool(len(known) and last_bar < known[-1])
+        if len(known) and last_bar < known[-1]:
+            return True
+        # an as-of date after the data: the exchange's sessions closed by then are missing too
+        through = min(as_of, exchange.last_closed_session(now))
+        return exchange.sessions_between(last_bar.astype(object), through) > 0
     return exchange.sessions_between(last_bar.astype(object), exchange.last_closed_session(now)) > 0
+
+
+def answer_warnings(as_of: date | None, last_bar: date, stale: bool, calib_end: date) -> list[str]:
+    """What a reader of an answer must know: sessions up to the as-of date without bars (the forecast runs from
+    the last bar), or a date the model trained or calibrated on (in-sample: its accuracy there is flattering)."""
+    warnings = []
+    if as_of is not None and as_of > last_bar and stale:
+        warnings.append(f"no bars from {last_bar} to --as-of {as_of}: the forecast runs from {last_bar}")
+    if last_bar <= calib_end:
+        warnings.append(f"{last_bar} is inside the model's training/calibration window (to {calib_end}): in-sample")
+    return warnings
 
 
 def _dated(rows: list[dict[str, Any]], days: list[str]) -> list[dict[str, Any]]:

@@ -1,10 +1,11 @@
 """The local source over the embedded Qlib subset: real values, adjustments, clear misses."""
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pytest
 
+from tg.data.exchange_calendar import CHINA, load_calendar
 from tg.data.local import LocalSource, embedded_root
 from tg.data.symbols import parse_symbol
 from tg.errors import NoData
@@ -54,3 +55,17 @@ def test_unknown_symbol_and_empty_range_are_no_data(local: LocalSource) -> None:
 def test_quote_is_the_last_bar(local: LocalSource) -> None:
     q = local.quote(parse_symbol("600519"))
     assert q.price == pytest.approx(1430.01) and q.prev_close == pytest.approx(1426.74)
+
+
+def test_a_quote_older_than_the_last_closed_session_is_stale(local: LocalSource) -> None:
+    """Before: the embedded 2025-10-31 bar was served a year later as `"status": "trading"`."""
+    q = local.quote(parse_symbol("600519"))
+    calendar = load_calendar(None)
+    same_evening = q.aged(calendar, datetime(2025, 10, 31, 16, 0, tzinfo=CHINA))
+    assert same_evening.status == "trading" and same_evening.sessions_behind == 0
+    monday_morning = q.aged(calendar, datetime(2025, 11, 3, 9, 0, tzinfo=CHINA))  # no session closed since
+    assert monday_morning.status == "trading"
+    monday_close = q.aged(calendar, datetime(2025, 11, 3, 15, 1, tzinfo=CHINA))
+    assert monday_close.status == "stale" and monday_close.sessions_behind == 1
+    year_later = q.aged(calendar, datetime(2026, 11, 24, 10, 0, tzinfo=CHINA)).to_dict()
+    assert year_later["status"] == "stale" and year_later["sessions_behind"] > 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tg.config.loader import LoadedConfig
@@ -103,6 +104,7 @@ class QuoteResult:
         return (
             f"{q.symbol} {q.name}: {q.price:.2f} ({change:+.2f}%) prev {q.prev_close:.2f} "
             f"vol {q.volume:,.0f} shares [{q.status}] from {q.source} at {q.time}"
+            + (f" ({q.sessions_behind} sessions behind)" if q.sessions_behind else "")
         )
 
 
@@ -118,6 +120,9 @@ def run_fetch(loaded: LoadedConfig, symbol_text: str, start: str | None, end: st
     return FetchResult(answer, elapsed, source_order(loaded), market.chain.errors(), market.cache.stats())
 
 
-def run_quote(loaded: LoadedConfig, symbol_text: str) -> QuoteResult:
+def run_quote(loaded: LoadedConfig, symbol_text: str, now: datetime | None = None) -> QuoteResult:
+    from tg.data.exchange_calendar import load_calendar
+
     symbol = parse_symbol(symbol_text)
-    return QuoteResult(build_chain(loaded).quote(symbol))
+    quote = build_chain(loaded).quote(symbol)
+    return QuoteResult(quote.aged(load_calendar(loaded.path("cache")), now or datetime.now(UTC)))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tg.data.exchange_calendar import CHINA, ExchangeCalendar
 from tg.data.symbols import Symbol
 
 ADJUSTMENTS = ("none", "qfq", "hfq")
@@ -105,7 +106,18 @@ class Quote:
     volume: float
     amount: float
     time: datetime | None
-    status: str = "trading"  # trading | suspended | delisted
+    status: str = "trading"  # trading | suspended | delisted | stale
+    sessions_behind: int = 0  # exchange sessions closed since `time` (the quote is `stale` when > 0)
+
+    def aged(self, calendar: ExchangeCalendar, now: datetime) -> Quote:
+        """This quote marked `stale` when the exchange has closed sessions since it was taken (the local store's
+        last bar served months later is not a `trading` price)."""
+        if self.time is None:
+            return self
+        behind = calendar.sessions_between(self.time.astimezone(CHINA).date(), calendar.last_closed_session(now))
+        if behind == 0:
+            return self
+        return replace(self, status="stale", sessions_behind=behind)
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)

@@ -107,7 +107,7 @@ def _load_for_diagnosis(overrides: list[str] | None, command: str) -> tuple[Any,
     except ConfigError as exc:
         if exc.from_command_line:
             raise
-        loaded = fallback_config()
+        loaded = fallback_config(overrides)
         _logging(loaded, False)
         return loaded, exc
 

@@ -238,3 +238,15 @@ def test_leftovers_of_killed_writes_are_listed_then_cleared_by_the_next_write(pr
     assert "leftovers" in report["summary"]["warnings"]
     BarStore(store).save(bars.select(np.array([True])))
     assert not leftover.exists() and date(2025, 10, 30) == BarStore(store).last_date(symbol)
+
+
+def test_a_broken_env_file_still_runs_the_profile_asked_for(project: Path) -> None:
+    """Before: with a malformed `.env`, `tg doctor profile=strict` fell back to the default profile and its
+    (fewer) requirements, silently."""
+    (project / ".env").write_text("TG_PROFILE=dev\nTHIS LINE IS BROKEN\n")
+    out = run_tg("doctor", "profile=strict", "--json", cwd=project)
+    report = json.loads(out.stdout)
+    assert out.code == 1 and report["profile"] == "strict"
+    assert "line 2" in json.dumps(report["config"])
+    controls = report["institutional_readiness"]["controls"]
+    assert {c["id"] for c in controls if c["required"]} == CONTROLS

@@ -154,9 +154,20 @@ def _write_cache(path: Path, container: dict[str, Any]) -> None:
         log.debug("config cache not written (%s): composing every time", exc)
 
 
-def fallback_config(cwd: Path | None = None) -> LoadedConfig:
-    """Schema defaults, for health/doctor to keep checking the rest when the config is broken."""
+def fallback_config(cli_overrides: list[str] | None = None, cwd: Path | None = None) -> LoadedConfig:
+    """For health/doctor to keep checking the rest when the config is broken: the config tree with only the
+    command-line overrides (so `profile=strict` still applies when `.env` or a `TRADING_*` variable is what is
+    broken), else the schema's defaults."""
     from tg.config.typed import to_plain
 
-    cfg = AppConfig()
-    return LoadedConfig(cfg, to_plain(cfg), config_dir(), (cwd or Path.cwd()).resolve(), cache_hit=False)
+    here = (cwd or Path.cwd()).resolve()
+    conf = config_dir()
+    try:
+        container = compose_container(merge_overrides([], list(cli_overrides or [])), conf)
+        check_targets(container)
+        cfg = _typed(container)
+        validate(cfg)
+        return LoadedConfig(cfg, container, conf, here, cache_hit=False)
+    except ConfigError:
+        cfg = AppConfig()
+        return LoadedConfig(cfg, to_plain(cfg), conf, here, cache_hit=False)

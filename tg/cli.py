@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -424,6 +425,7 @@ def _debug() -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app and translate every outcome into an exit code."""
     command = typer.main.get_command(app)
+    began = time.perf_counter()
     try:
         code = command.main(args=argv, prog_name="tg", standalone_mode=False)
     except typer.Exit as exc:
@@ -450,9 +452,19 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"internal error ({exc.__class__.__name__}: {exc}); {where}", exc)
         code = EXIT_FAILED
     code = code if isinstance(code, int) else 0
+    log.info(
+        "%s: exit %d in %.2f s", _described(sys.argv[1:] if argv is None else argv), code, time.perf_counter() - began
+    )
     if code == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130) itself
         sys.stderr.write("tg: interrupted\n")
     sys.exit(code)
+
+
+def _described(args: list[str]) -> str:
+    """The command line for the log: command words, options and override keys; override values are left out
+    (a proxy URL or a token may be one)."""
+    words = [arg.split("=", 1)[0] + "=…" if "=" in arg else arg for arg in args]
+    return "tg " + " ".join(words)
 
 
 def _fail(message: str, exc: BaseException) -> None:

@@ -151,3 +151,17 @@ def test_train_says_where_the_model_went_even_without_held_out_dates(project: Pa
     assert first.startswith(f"model {version} trained in ") and first.endswith(" on 5 symbols")
     assert saved == f"saved in {project / 'models_saved' / version}"
     assert note == "no held-out dates after train.calib_end: nothing to evaluate"
+
+
+def test_the_log_file_records_commands_model_versions_and_durations_without_override_values(
+    trained_project: Path,
+) -> None:
+    """Before: logs/trading.log stayed empty after a normal train and predict."""
+    secret = "http://bob:pw-in-override@proxy:8080"
+    out = run_tg("predict", "600519", f"network.proxy_url={secret}", cwd=trained_project)
+    assert out.code == 0, out.stderr
+    version = (trained_project / "models_saved" / "CURRENT").read_text().split()[0]
+    log = (trained_project / "logs" / "trading.log").read_text()
+    assert "predict 600519.SH as of 2025-10-31: " in log and f"with model {version}" in log
+    assert "tg predict 600519 network.proxy_url=…: exit 0 in " in log
+    assert "pw-in-override" not in log

@@ -88,4 +88,15 @@ def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> Pr
             extension_dir=extension_dir(loaded),
             exchange=exchange_calendar(loaded),
         )
-    return PredictResult(predictor.predict(symbol, as_of).data)
+    answer = predictor.predict(symbol, as_of).data
+    log.info(
+        "predict %s as of %s: %s with model %s (last bar %s%s) in %s ms",
+        answer["symbol"],
+        answer["as_of"],
+        answer["signal"],
+        answer["model"]["version"],
+        answer["data"]["last_bar_date"],
+        ", stale" if answer["data"]["stale"] else "",
+        answer["latency_ms"],
+    )
+    return PredictResult(answer)

@@ -3,6 +3,7 @@ it atomically as the new current model, and record it in the audit log."""
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import time
@@ -21,6 +22,8 @@ from tg.config.typed import to_plain
 from tg.errors import ArtifactError, TgError
 from tg.models.universe import data_root, parse_day, resolve_universe
 from tg.ops.audit import AuditLog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -149,7 +152,10 @@ def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResu
     version_dir = save_model(
         loaded.path("models"), trained.ensemble, meta, before_switch=audited, keep_versions=cfg.train.keep_versions
     )
-    return TrainResult(version_dir.name, time.perf_counter() - began, meta, version_dir)
+    seconds = time.perf_counter() - began
+    members = ", ".join(f"{name} {m['seconds']} s" for name, m in meta["training"]["members"].items())
+    log.info("model %s saved in %s after %.1f s (members: %s)", version_dir.name, version_dir, seconds, members)
+    return TrainResult(version_dir.name, seconds, meta, version_dir)
 
 
 def ensure_writable(models: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
 import struct
 from pathlib import Path
 
@@ -55,7 +57,7 @@ def test_train_predict_evaluate_end_to_end(project: Path) -> None:
         header = (out / png).read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", header[16:24])[0] > 200
     lines = (out / "predictions.csv").read_text().splitlines()
-    assert lines[0] == "date,symbol,score,p_up,p_flat,p_down,expected_return,q10,q50,q90"
+    assert lines[0] == "date,symbol,score,p_up,p_flat,p_down,expected_return,q10,q50,q90,tradable"
     assert len(lines) - 1 == e["rows"] > 1000
     assert any("survivorship" in w for w in e["warnings"])
     # the embedded universe is small: eval.top_k=50 gives way to 10 % of it, and the report says so
@@ -165,3 +167,29 @@ def test_the_log_file_records_commands_model_versions_and_durations_without_over
     assert "predict 600519.SH as of 2025-10-31: " in log and f"with model {version}" in log
     assert "tg predict 600519 network.proxy_url=…: exit 0 in " in log
     assert "pw-in-override" not in log
+
+
+def test_predictions_csv_marks_the_days_a_stock_was_suspended(trained_project: Path, tmp_path: Path) -> None:
+    """Before: predictions.csv left suspension days out, so a reader could not tell them from missing data."""
+    import numpy as np
+
+    from tg.data.local import embedded_root
+
+    root = tmp_path / "data"
+    shutil.copytree(embedded_root(), root)
+    calendar = (root / "calendars" / "day.txt").read_text().split()
+    volume = root / "features" / "sz000858" / "volume.day.bin"
+    raw = np.fromfile(volume, dtype="<f4")
+    days = ["2024-03-05", "2024-03-06", "2024-03-07"]
+    for day in days:  # Qlib layout: raw[0] is the first date's calendar index
+        raw[1 + calendar.index(day) - int(raw[0])] = 0.0
+    raw.tofile(volume)
+    out = invoke("evaluate", *TINY, f"data.root={root}", "--json")
+    assert out.code == 0, out.stderr
+    report = out.json()
+    rows = list(csv.DictReader((Path(report["output"]) / "predictions.csv").open()))
+    marked = [(r["date"], r["symbol"]) for r in rows if r["tradable"] == "0"]
+    assert marked == [(day, "SZ000858") for day in days]
+    assert all(r["score"] == "" for r in rows if r["tradable"] == "0")
+    assert len(rows) == report["rows"] + len(days)
+    assert rows == sorted(rows, key=lambda r: (r["date"], r["symbol"]))

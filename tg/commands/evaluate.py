@@ -88,7 +88,7 @@ def run_evaluate(loaded: LoadedConfig, model_dir: str | None, show_progress: boo
     }
     out = loaded.root / cfg.eval.output / f"{subject.label}_{result.window[0]}_{result.window[1]}"
     out.mkdir(parents=True, exist_ok=True)
-    _write_predictions(out / "predictions.csv", result)
+    _write_predictions(out / "predictions.csv", result, panel)
     _plot(out, result, panel.benchmark)
     atomic_write_text(out / "report.json", json.dumps(finite(report), indent=1))
     return EvaluateResult(report, out)
@@ -99,7 +99,7 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
     from tg.models.artifacts import load_model
     from tg.models.inputs import build_inputs
     from tg.models.panel import load_panel
-    from tg.models.universe import configured_data_dir, parse_day, trained_data_dir
+    from tg.models.universe import configured_data_dir, parse_day, resolve_universe, trained_data_dir
 
     models = Path(model_dir) if model_dir else loaded.path("models")
     with refusals_audited(loaded):
@@ -107,15 +107,21 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
     root = configured_data_dir(loaded.cfg.data.root, loaded.root) or trained_data_dir(meta)
     panel = load_panel(
         root,
-        list(meta["data"]["universe"]),
+        resolve_universe(root, loaded.cfg.data.universe),
         parse_day(loaded.cfg.data.start),
-        None,
+        parse_day(loaded.cfg.data.end),
         extension=extension_of(loaded, root),
     )
     inputs = build_inputs(panel, _model_config(meta))
     if inputs.features.names != meta["features"]:
         raise ArtifactError(f"model {version} was trained with other features than this tg computes: retrain")
     warnings = []
+    trained = set(meta["data"]["universe"])
+    if set(panel.symbols) != trained:
+        warnings.append(
+            f"data.universe has {len(panel.symbols)} stocks ({len(set(panel.symbols) & trained)} of them in the "
+            f"model's training universe of {len(trained)}): features are ranked across the stocks evaluated"
+        )
     calib_end = np.datetime64(meta["splits"]["calib"][1], "D")
     if start <= calib_end:
         warnings.append(f"the window starts before {calib_end}: those dates were used in training/calibration")
@@ -148,7 +154,7 @@ def _walk_forward_subject(
         root,
         resolve_universe(root, cfg.data.universe),
         parse_day(cfg.data.start),
-        None,
+        parse_day(cfg.data.end),
         extension=extension_of(loaded, root),
     )
     inputs = build_inputs(panel, cfg.model)
@@ -175,28 +181,28 @@ def _model_config(meta: dict[str, Any]) -> Any:
     return build(ModelConfig, meta["config"]["model"])
 
 
-def _write_predictions(path: Path, result: Any) -> None:
+def _write_predictions(path: Path, result: Any, panel: Any) -> None:
+    """One row per scored stock and date, and one (marked `tradable` 0, no figures) per day a listed stock of the
+    universe had no bar in the window (a suspension), sorted by date and symbol."""
     p = result.prediction
+    last = p.quantiles[:, -1, :]
+    rows: list[tuple[str, str, list[str]]] = []
+    for i in range(len(result.symbols)):
+        figures = [f"{p.score[i]:.8g}", f"{p.probs[i, 2]:.5f}", f"{p.probs[i, 1]:.5f}", f"{p.probs[i, 0]:.5f}"]
+        figures += [f"{p.expected_return[i]:.6f}", f"{last[i, 0]:.6f}", f"{last[i, 1]:.6f}", f"{last[i, 2]:.6f}"]
+        rows.append((str(result.dates[i]), result.symbols[i], [*figures, "1"]))
+    first, final = (np.datetime64(day, "D") for day in result.window)
+    inside = (panel.dates >= first) & (panel.dates <= final)
+    suspended = inside[None, :] & panel.listed & ~panel.tradable & np.isfinite(panel.held_close)
+    for n, t in zip(*np.nonzero(suspended), strict=True):
+        rows.append((str(panel.dates[t]), panel.symbols[n], [""] * 8 + ["0"]))
+    rows.sort(key=lambda row: (row[0], row[1]))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     # `score`: the ensemble's raw ranking score (what the backtest ranks by), so any peer can score it
-    writer.writerow(["date", "symbol", "score", "p_up", "p_flat", "p_down", "expected_return", "q10", "q50", "q90"])
-    last = p.quantiles[:, -1, :]
-    for i in range(len(result.symbols)):
-        writer.writerow(
-            [
-                str(result.dates[i]),
-                result.symbols[i],
-                f"{p.score[i]:.8g}",
-                f"{p.probs[i, 2]:.5f}",
-                f"{p.probs[i, 1]:.5f}",
-                f"{p.probs[i, 0]:.5f}",
-                f"{p.expected_return[i]:.6f}",
-                f"{last[i, 0]:.6f}",
-                f"{last[i, 1]:.6f}",
-                f"{last[i, 2]:.6f}",
-            ]
-        )
+    header = ["date", "symbol", "score", "p_up", "p_flat", "p_down", "expected_return", "q10", "q50", "q90"]
+    writer.writerow([*header, "tradable"])
+    writer.writerows([day, symbol, *figures] for day, symbol, figures in rows)
     atomic_write_text(path, buffer.getvalue())
 
 

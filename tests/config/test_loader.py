@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tg.config.loader import cache_dir, load_config
+from tg.errors import ConfigError
 
 
 def test_second_load_hits_the_cache_with_the_same_config(project: Path) -> None:
@@ -112,3 +113,21 @@ def test_an_entry_another_user_could_have_written_is_ignored(project: Path) -> N
     assert load_config(["serve.port=9011"]).cache_hit
     os.chown(entry, 4242, -1)  # another user's file (the tests run as root)
     assert not load_config(["serve.port=9011"]).cache_hit
+
+
+def test_the_project_is_found_from_a_subdirectory_or_tg_home(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: every path was relative to the working directory, so a command run in a subdirectory of the
+    project did not see its model and `tg train` there trained a second one."""
+    (project / ".env").write_text("TRADING_MODE=live\n")
+    deep = project / "notebooks" / "2026"
+    deep.mkdir(parents=True)
+    loaded = load_config([], cwd=deep, use_cache=False)
+    assert loaded.root == project.resolve() and loaded.cfg.mode.value == "live"
+    assert loaded.path("models") == project.resolve() / "models_saved"
+    elsewhere = project.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setenv("TG_HOME", str(project))
+    assert load_config([], cwd=elsewhere, use_cache=False).root == project.resolve()
+    monkeypatch.setenv("TG_HOME", str(project / "missing"))
+    with pytest.raises(ConfigError, match="TG_HOME=.*missing: not a directory"):
+        load_config([], cwd=elsewhere, use_cache=False)

@@ -27,6 +27,7 @@ from typing import Any
 from tg import __version__
 from tg.config.compose import compose_container, config_dir, merge_overrides
 from tg.config.environment import ENV_TABLE, env_overrides, read_dotenv
+from tg.config.home import project_home
 from tg.config.schema import AppConfig
 from tg.config.typed import build
 from tg.config.validate import check_targets, validate
@@ -65,8 +66,8 @@ def load_config(
     use_cache: bool | None = None,
 ) -> LoadedConfig:
     """Compose, validate and type the configuration for one command invocation."""
-    here = (cwd or Path.cwd()).resolve()
     env = dict(os.environ) if environ is None else environ
+    here = project_home(cwd or Path.cwd(), env)
     cli = list(cli_overrides or [])
     conf = config_dir()
     overrides = merge_overrides(env_overrides(here, env), cli)
@@ -244,7 +245,10 @@ def fallback_config(cli_overrides: list[str] | None = None, cwd: Path | None = N
     broken), else the schema's defaults."""
     from tg.config.typed import to_plain
 
-    here = (cwd or Path.cwd()).resolve()
+    try:
+        here = project_home(cwd or Path.cwd(), os.environ)
+    except ConfigError:
+        here = (cwd or Path.cwd()).resolve()
     conf = config_dir()
     try:
         container = compose_container(merge_overrides([], list(cli_overrides or [])), conf)

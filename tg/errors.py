@@ -67,6 +67,10 @@ class SourceError(DataError):
         self.reason = message
 
 
+class OutOfTime(SourceError):
+    """The data request's deadline (`network.deadline_s`) passed before this source could be asked."""
+
+
 class NoData(SourceError):
     """The source answered, but has no data for this symbol/range (unknown, delisted, empty)."""
 

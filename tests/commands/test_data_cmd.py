@@ -161,3 +161,23 @@ def test_diagnose_reports_reachability_truthfully(project: Path, recorded_server
     )
     assert report.code == 0 and report.json()["reachable_sources"] == ["tencent"]
     assert report.json()["recommended_mode"] == "china_direct"
+
+
+def test_diagnose_recommends_no_mode_it_did_not_see_working(project: Path) -> None:
+    """Before: `vpn` was recommended because the proxy's port accepted a connection, with 0/6 endpoints
+    answering through it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # accepts (the kernel's backlog), never answers
+    try:
+        proxy = f"network.proxy_url=http://127.0.0.1:{listener.getsockname()[1]}"
+        dead = f"http://127.0.0.1:{closed_port()}"
+        names = ["tencent_quote", "tencent_kline", "sina_quote", "sina_kline", "eastmoney_quote", "eastmoney_kline"]
+        down = [f"source.endpoints.{name}={dead}/x" for name in names]
+        for mode in ("china_direct", "vpn"):
+            out = run_tg("diagnose", "--json", f"network={mode}", proxy, "network.timeout_s=1", *down, cwd=project)
+            report = out.json()
+            assert out.code == 1 and report["reachable_sources"] == [], mode
+            assert report["recommended_mode"].startswith("offline"), report["recommended_mode"]
+    finally:
+        listener.close()

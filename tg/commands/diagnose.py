@@ -127,11 +127,17 @@ def run_diagnose(loaded: LoadedConfig) -> Diagnosis:
         probes.append(future.result() if future.done() else Probe(name, url, error=f"no answer within {budget:.0f} s"))
     proxy_ok = bool(proxy_future and proxy_future.done() and proxy_future.result())
     pool.shutdown(wait=False, cancel_futures=True)
-    direct_ok = mode != "vpn" and any(p.reachable for p in probes)
-    if direct_ok:
-        recommended = "china_direct"
+    # only a mode seen working is recommended: an endpoint answered in it
+    if any(p.reachable for p in probes):
+        recommended = mode
+    elif mode == "vpn":
+        state = "accepts connections, but no endpoint answered through it" if proxy_ok else "is not reachable"
+        recommended = f"offline: local source only (the proxy {state})"
     elif proxy_ok:
-        recommended = "vpn"
+        recommended = (
+            "offline: local source only (no endpoint answered directly; the proxy accepts connections but was "
+            "not tried: run `tg diagnose network=vpn`)"
+        )
     else:
         recommended = "offline: local source only (no remote source reachable)"
     proxy = {"configured": bool(net.proxy_url), "url": redact_url(net.proxy_url), "reachable": proxy_ok}

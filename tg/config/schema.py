@@ -129,6 +129,10 @@ class NetworkConfig:
     # every request goes through this proxy in vpn mode; a secret (credentials are masked)
     proxy_url: str = ""
     timeout_s: float = 5.0
+    # one data request (every source, retry and backoff of the failover chain) gives up after this long
+    deadline_s: float = 20.0
+    # after this long without an answer, stderr says what the command is waiting for
+    notice_after_s: float = 2.0
     retries: int = 1
     backoff_s: float = 0.2
     # a source is skipped for `breaker_reset_s` after `breaker_failures` consecutive failures

@@ -104,7 +104,7 @@ def validate(cfg: AppConfig) -> None:
     if net.proxy_url:
         problem = proxy_problem(net.proxy_url)
         need(problem is None, "network.proxy_url", problem or "")
-    for key in ("timeout_s", "probe_timeout_s", "breaker_reset_s"):
+    for key in ("timeout_s", "deadline_s", "notice_after_s", "probe_timeout_s", "breaker_reset_s"):
         need(getattr(net, key) > 0, f"network.{key}", "must be > 0")
     need(0 <= net.retries <= 10, "network.retries", "must be in 0..10")
     need(net.backoff_s >= 0, "network.backoff_s", "must be >= 0")

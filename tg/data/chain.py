@@ -12,9 +12,10 @@ from datetime import date
 from typing import TypeVar
 
 from tg.data.bars import BarSet, Quote
+from tg.data.deadline import deadline, remaining
 from tg.data.source import Source
 from tg.data.symbols import Symbol
-from tg.errors import DataError, NoBars, NoData, SourceError
+from tg.errors import DataError, NoBars, NoData, OutOfTime, SourceError
 from tg.ops.metrics import TgMetrics, counted, process_metrics
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,15 @@ class SourceChain:
         clock: Callable[[], float] = time.monotonic,
         metrics: TgMetrics | None = None,
         rate_per_source: float | None = None,
+        deadline_s: float | None = None,
+        notice_after_s: float | None = None,
+        route: str = "",
     ) -> None:
         self.sources = sources
+        self.deadline_s = deadline_s
+        self.notice_after_s = notice_after_s
+        self.route = route  # e.g. "through the proxy host:port", for the waiting notice
+        self._noticed = False
         self.retries = retries
         self.backoff_s = backoff_s
         self.sleep = sleep
@@ -129,6 +137,28 @@ class SourceChain:
         return self._first(f"quote of {symbol}", lambda s: s.quote(symbol))
 
     def _first(self, what: str, call: Callable[[Source], T]) -> T:
+        """The first answer of the sources in order, within `deadline_s` (every attempt gets at most the time
+        left); after `notice_after_s` without one, stderr says once what the command is waiting for."""
+        current = [""]
+        timer = None
+        if self.notice_after_s is not None and not self._noticed:
+            timer = threading.Timer(self.notice_after_s, self._notice, (what, current))
+            timer.daemon = True
+            timer.start()
+        try:
+            with deadline(self.deadline_s):
+                return self._try_each(what, call, current)
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _notice(self, what: str, current: list[str]) -> None:
+        self._noticed = True
+        limit = f"; giving up after {self.deadline_s:g} s (network.deadline_s)" if self.deadline_s else ""
+        route = f" {self.route}" if self.route else ""
+        log.warning("waiting for the %s from %s%s%s", what, current[0] or "the sources", route, limit)
+
+    def _try_each(self, what: str, call: Callable[[Source], T], current: list[str]) -> T:
         reasons: list[str] = []
         failed = False
         for source in self.sources:
@@ -140,11 +170,16 @@ class SourceChain:
                 failed = True
                 continue
             for attempt in range(self.retries + 1):
+                current[0] = source.name if attempt == 0 else f"{source.name} (retry {attempt})"
                 throttle = self._throttles.get(source.name)
                 if throttle is not None:
                     throttle.wait()
                 try:
                     result = call(source)
+                except OutOfTime as exc:  # a remote source after the deadline (a local one still answers)
+                    reasons.append(f"{source.name}: {exc.reason}")
+                    failed = True
+                    break
                 except NoData as exc:  # the source is fine; it just has nothing: no retry
                     reasons.append(f"{source.name}: {exc.reason}")
                     with self._lock:
@@ -155,8 +190,10 @@ class SourceChain:
                         breaker.record_failure()
                         retry = attempt < self.retries and breaker.allow()
                     self._failed(source.name, exc.reason)
-                    if retry:
-                        self.sleep(self.backoff_s * (2**attempt) * (1 + 0.25 * self._random.random()))
+                    pause = self.backoff_s * (2**attempt) * (1 + 0.25 * self._random.random())
+                    left = remaining()
+                    if retry and (left is None or left > pause):
+                        self.sleep(pause)
                         continue
                     reasons.append(f"{source.name}: {exc.reason}")
                     failed = True

@@ -36,15 +36,24 @@ def local_root(loaded: LoadedConfig) -> Path | None:
     return path if path.is_absolute() else loaded.root / path
 
 
+def remote_client(loaded: LoadedConfig) -> Any:
+    """The HTTP client the remote sources share, for the network mode (probed once in auto mode); None when
+    no configured source needs one (akshare makes its own requests)."""
+    if set(source_order(loaded)) <= {"local", "akshare"}:
+        return None
+    ep = loaded.cfg.source.endpoints
+    mode = resolve_mode(loaded.cfg.network, ep.tencent_quote, loaded.path("cache"))
+    return http_client(loaded.cfg.network, mode)
+
+
 def build_sources(loaded: LoadedConfig, client: Any = None) -> list[Source]:
     """Instantiate the sources in order; remote ones share one HTTP client for the network mode."""
     if all(name == "local" for name in source_order(loaded)):
         return [LocalSource(local_root(loaded))]
     order = source_order(loaded)
     ep = loaded.cfg.source.endpoints
-    if client is None and not set(order) <= {"local", "akshare"}:  # akshare makes its own requests
-        mode = resolve_mode(loaded.cfg.network, ep.tencent_quote, loaded.path("cache"))
-        client = http_client(loaded.cfg.network, mode)
+    if client is None:
+        client = remote_client(loaded)
     sources: list[Source] = []
     for name in order:
         if name == "local":
@@ -95,12 +104,21 @@ def build_market(
 
 
 def build_chain(loaded: LoadedConfig, client: Any | None = None, metrics: TgMetrics | None = None) -> SourceChain:
+    from tg.data.network import proxy_of
+
     net = loaded.cfg.network
+    if client is None and not all(name == "local" for name in source_order(loaded)):
+        client = remote_client(loaded)
+    proxy = proxy_of(client) if client is not None else None
+    sources = build_sources(loaded, client)
     return SourceChain(
-        build_sources(loaded, client),
+        sources,
         retries=net.retries,
         backoff_s=net.backoff_s,
         breaker_failures=net.breaker_failures,
         breaker_reset_s=net.breaker_reset_s,
         metrics=metrics,
+        deadline_s=net.deadline_s,
+        notice_after_s=net.notice_after_s,
+        route=f"through the proxy {proxy}" if proxy else "",
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,22 @@ def http_client(net: NetworkConfig, mode: str) -> Any:
     import httpx
 
     proxy = net.proxy_url if mode == "vpn" else None
-    return httpx.Client(
+    client = httpx.Client(
         timeout=net.timeout_s, proxy=proxy, trust_env=False, headers={"User-Agent": USER_AGENT}, follow_redirects=True
     )
+    if proxy:
+        host, port = host_port(proxy)
+        _PROXIES[client] = f"{host}:{port}"  # never the credentials
+    return client
+
+
+# the proxy each client goes through (host:port), to name it when it is the proxy that fails
+_PROXIES: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def proxy_of(client: Any) -> str | None:
+    """`host:port` of the proxy `client` sends every request through, or None (direct)."""
+    try:
+        return _PROXIES.get(client)
+    except TypeError:  # not weak-referenceable: a test double, never a proxied client
+        return None

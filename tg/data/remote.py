@@ -14,8 +14,10 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import numpy as np
 
+from tg.data.deadline import remaining
+from tg.data.network import proxy_of
 from tg.data.symbols import Symbol
-from tg.errors import SourceError
+from tg.errors import OutOfTime, SourceError
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # exchange time; no DST, so a fixed offset is exact
 A_SHARE_KEY = re.compile(r"^(?P<ex>sh|sz|bj)(?P<code>\d{6})$")
@@ -43,17 +45,34 @@ def fetch(
         # Commas stay literal: these APIs are documented and used with `param=sh600519,day,...`
         url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, safe=',')}"
     host = urlsplit(url).hostname or "?"
+    proxy = proxy_of(client)
+    left = remaining()
+    timeout: Any = httpx.USE_CLIENT_DEFAULT
+    if left is not None:
+        if left <= 0:
+            raise OutOfTime(source, "not asked: the deadline passed (network.deadline_s)")
+        timeout = httpx.Timeout(left) if left < _longest(client.timeout) else httpx.USE_CLIENT_DEFAULT
     try:
-        response = client.get(url, headers=headers)
+        response = client.get(url, headers=headers, timeout=timeout)
     except httpx.TimeoutException as exc:
-        raise SourceError(source, f"timed out {_timeout_text(client, exc)} waiting for {host}") from exc
+        via = f" through the proxy {proxy}" if proxy else ""
+        raise SourceError(source, f"timed out {_timeout_text(client, exc)} waiting for {host}{via}") from exc
     except httpx.RemoteProtocolError as exc:
         raise SourceError(source, f"truncated or broken response from {host}: {_reason(exc)}") from exc
+    except (httpx.ConnectError, httpx.ProxyError) as exc:
+        if proxy:  # the connection that failed is the one to the proxy, not to the upstream host
+            raise SourceError(source, f"the proxy {proxy} failed: {type(exc).__name__}: {_reason(exc)}") from exc
+        raise SourceError(source, f"request to {host} failed: {type(exc).__name__}: {_reason(exc)}") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise SourceError(source, f"request to {host} failed: {type(exc).__name__}: {_reason(exc)}") from exc
     if response.status_code != 200:
         raise SourceError(source, f"HTTP {response.status_code} from {host}")
     return response.content
+
+
+def _longest(timeout: httpx.Timeout) -> float:
+    phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    return max((t for t in phases if t is not None), default=float("inf"))
 
 
 def _timeout_text(client: httpx.Client, exc: httpx.TimeoutException) -> str:

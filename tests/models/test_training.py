@@ -60,7 +60,7 @@ def test_a_lagged_target_is_the_return_from_the_next_close_and_purges_one_date_m
     portfolio that trades at the next close earns); the training window drops h + 1 dates before validation,
     and the up/flat/down classes keep their meaning (from the close of t)."""
     panel = load_panel(embedded_root(), SYMBOLS, date(2016, 1, 1), None)
-    plain = build_inputs(panel, ModelConfig())
+    plain = build_inputs(panel, ModelConfig(target_lag=0))
     lagged = build_inputs(panel, ModelConfig(target_lag=1))
     forward = plain.labels.forward_return
     assert np.array_equal(lagged.target_return[:, :-1], forward[:, 1:], equal_nan=True)

@@ -179,12 +179,28 @@ def _read_bin(path: Path) -> array:
     return values
 
 
-def _rescaled_bin(path: Path, scale: float) -> bytes:
+def _rewritten_bin(path: Path, scale: float, missing: set[int]) -> bytes:
+    """The bin with its values times `scale` and NaN on the calendar days in `missing`."""
     values = _read_bin(path)
-    out = array("f", [values[0]] + [v * scale for v in values[1:]])  # values[0]: the start index
+    start = int(values[0])  # values[0]: the calendar index of the first value
+    nan = float("nan")
+    body = [nan if start + i in missing else v * scale for i, v in enumerate(values[1:])]
+    out = array("f", [values[0], *body])
     if sys.byteorder != "little":
         out.byteswap()
     return out.tobytes()
+
+
+def _suspended_days(feature_dir: Path) -> set[int]:
+    """Calendar indices of the days without trading (volume 0 or missing). cn_daily stores the last close on
+    those days; Qlib's own dumps have no bar there, and Qlib's exchange takes a day with a close as tradable,
+    so it would buy and sell suspended stocks (tg's backtest does not): they are made missing, as in Qlib's data."""
+    path = feature_dir / "volume.day.bin"
+    if not path.exists():
+        return set()
+    values = _read_bin(path)
+    start = int(values[0])
+    return {start + i for i, v in enumerate(values[1:]) if not v > 0}
 
 
 def _change_scale(feature_dir: Path) -> float:
@@ -258,28 +274,31 @@ def cmd_prepare(args: argparse.Namespace) -> dict:
     (out / "features").mkdir(exist_ok=True)
 
     linked = rescaled = 0
-    percent_symbols = 0
+    percent_symbols = suspended_symbols = 0
     for feature_dir in sorted((source / "features").iterdir()):
         if not feature_dir.is_dir():
             continue
         target = out / "features" / feature_dir.name.lower()
         scale = _change_scale(feature_dir)
-        if scale == 1.0:  # Qlib's convention already: the directory itself is linked
+        missing = _suspended_days(feature_dir)
+        if scale == 1.0 and not missing:  # Qlib's conventions already: the directory itself is linked
             if not (target.is_symlink() and os.readlink(target) == str(feature_dir)):
                 _remove(target)
                 target.symlink_to(feature_dir, target_is_directory=True)
                 linked += 1
             continue
-        # $change in percent: Qlib's exchange compares it with limit_threshold as a fraction (0.095),
-        # so this symbol gets a real directory: the other bins linked, change.day.bin rescaled
-        percent_symbols += 1
+        # $change in percent (Qlib's exchange compares it with limit_threshold as a fraction, 0.095) or
+        # suspended days: this symbol gets a real directory, its bins rewritten where they change
+        percent_symbols += scale != 1.0
+        suspended_symbols += bool(missing)
         if target.is_symlink() or target.is_file():
             target.unlink()
         target.mkdir(exist_ok=True)
         for bin_file in sorted(feature_dir.iterdir()):
             link = target / bin_file.name.lower()
-            if bin_file.name.lower() == "change.day.bin":
-                data = _rescaled_bin(bin_file, scale)
+            factor = scale if bin_file.name.lower() == "change.day.bin" else 1.0
+            if factor != 1.0 or missing:
+                data = _rewritten_bin(bin_file, factor, missing)
                 if not (link.is_file() and not link.is_symlink() and link.read_bytes() == data):
                     _remove(link)
                     tmp = link.with_name(link.name + ".tmp")
@@ -309,6 +328,7 @@ def cmd_prepare(args: argparse.Namespace) -> dict:
         "last_session": calendar[-1],
         "next_session": args.next_session,
         "change_in_percent_rescaled": percent_symbols,
+        "suspended_days_made_missing": suspended_symbols,
         "links_made": linked,
         "change_bins_written": rescaled,
     }

@@ -48,7 +48,9 @@ def measured(command: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess
     """Run `command`; its result, wall seconds and peak RSS in MB (the child and what it waited for)."""
     began = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, text=True)
+        # TG_HOME: each tg project is its own, not the checkout its directory lies in (tg finds a project upwards)
+        env = {**os.environ, "TG_HOME": str(cwd)}
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - began
         proc.returncode = os.waitstatus_to_exitcode(status)

@@ -178,3 +178,28 @@ def test_config_file_replaced_by_a_directory_is_a_config_error(project: Path, co
 def test_config_tree_ships_inside_the_wheel() -> None:
     text = (REPO / "pyproject.toml").read_text()
     assert '"conf" = "tg/conf"' in text
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(project: Path, conf_copy: Path) -> None:
+    (conf_copy / "network" / "vpn.yaml").write_text("mode: vpn\ntimeout_s: 15\nretries: [1,\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(["network=vpn"], use_cache=False, environ={"TRADING_PROXY_URL": "http://p:1"})
+    assert str(info.value).startswith(f"configuration error: {conf_copy / 'network' / 'vpn.yaml'}:4: YAML syntax error")
+
+
+def test_an_unknown_key_in_a_config_file_names_the_file(project: Path, conf_copy: Path) -> None:
+    (conf_copy / "network" / "china_direct.yaml").write_text("mode: china_direct\ntimout_s: 5\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(["network=china_direct"], use_cache=False)
+    assert str(info.value) == (
+        "configuration error: network.timout_s: Key 'timout_s' not in 'NetworkConfig' "
+        f"(set in {conf_copy / 'network' / 'china_direct.yaml'})"
+    )
+
+
+def test_a_bad_value_on_the_command_line_names_the_key_not_a_file(project: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(["serve.port=abc"], use_cache=False)
+    assert str(info.value) == (
+        "configuration error: serve.port: Value 'abc' of type 'str' could not be converted to Integer"
+    )

@@ -64,39 +64,89 @@ def compose_container(overrides: list[str], conf_dir: Path | None = None, resolv
             cfg = compose(PRIMARY, overrides=overrides)
         container = OmegaConf.to_container(cfg, resolve=resolve, enum_to_str=True)
     except (HydraException, OmegaConfBaseException, YAMLError, OSError, ValueError) as exc:
-        raise ConfigError(describe(exc)) from exc
+        raise ConfigError(describe(exc, directory, overrides)) from exc
     finally:
         GlobalHydra.instance().clear()
     assert isinstance(container, dict)
     return {str(k): v for k, v in container.items()}
 
 
-def describe(exc: BaseException) -> str:
-    """One line from a Hydra/OmegaConf error chain: what failed and the key it names."""
-    parts: list[str] = []
+def describe(exc: BaseException, conf_dir: Path | None = None, overrides: list[str] | None = None) -> str:
+    """One line from a Hydra/OmegaConf/YAML error chain, built from the exceptions' attributes: the key
+    (`full_key`) and OmegaConf's message, the missing option and its alternatives, the override that does not
+    parse, or the file and line of a YAML syntax error; a key unknown to the schema names the file that sets it."""
+    from hydra.errors import MissingConfigException, OverrideParseException
+    from omegaconf.errors import OmegaConfBaseException
+    from yaml import MarkedYAMLError
+
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    while seen is not None and len(parts) < 3:
-        lines = [ln.strip() for ln in str(seen).splitlines() if ln.strip()]
-        head = lines[0] if lines else seen.__class__.__name__
-        key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), "")
-        options = _available_options(lines)
-        if options:
-            head = f"{head} (available: {', '.join(options)})"
-        if any("To append to your config use" in ln for ln in lines):
-            head = head.rstrip(".") + ": no such key"
-        if key and key not in head:
-            head = f"{head} [key: {key}]"
-        if head not in parts and "$VALUE" not in head:
-            parts.append(head)
+    while seen is not None and seen not in chain:
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
-    return "configuration error: " + "; ".join(parts)
+    for error in chain:
+        if isinstance(error, MissingConfigException):
+            what = error.missing_cfg_file or "a config"
+            options = f" (available: {', '.join(error.options)})" if error.options else ""
+            return f"configuration error: no config {what!r}{options}"
+        if isinstance(error, OverrideParseException):
+            detail = _first_line(getattr(error, "message", "") or str(error))
+            return f"configuration error: cannot parse override {error.override!r}: {detail}"
+        if isinstance(error, MarkedYAMLError):
+            where = _yaml_file(conf_dir) or "a config file"
+            mark = error.problem_mark
+            line = f":{mark.line + 1}" if mark is not None else ""
+            return f"configuration error: {where}{line}: YAML syntax error: {error.problem or error.context}"
+        if isinstance(error, OmegaConfBaseException) and getattr(error, "full_key", None):
+            message = _first_line(error.msg or "")
+            overridden = {o.split("=", 1)[0].lstrip("+~") for o in overrides or []}
+            origin = None if str(error.full_key) in overridden else _file_setting(conf_dir, str(error.full_key))
+            return f"configuration error: {error.full_key}: {message}" + (f" (set in {origin})" if origin else "")
+    return f"configuration error: {_first_line(str(exc)) or exc.__class__.__name__}"
 
 
-def _available_options(lines: list[str]) -> list[str]:
-    """The choices Hydra lists after 'Available options in ...' for a missing group option."""
-    for i, line in enumerate(lines):
-        if line.startswith("Available options in"):
-            rest = lines[i + 1 :]
-            end = next((j for j, ln in enumerate(rest) if ln.startswith("Config search path")), len(rest))
-            return rest[:end]
-    return []
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _yaml_files(conf_dir: Path | None) -> list[Path]:
+    return sorted((conf_dir or config_dir()).rglob("*.yaml"))
+
+
+def _yaml_file(conf_dir: Path | None) -> str | None:
+    """The config file that does not parse (the YAML error itself does not say: Hydra loads from a stream)."""
+    import yaml
+
+    for path in _yaml_files(conf_dir):
+        try:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            return str(path)
+        except OSError:
+            continue
+    return None
+
+
+def _file_setting(conf_dir: Path | None, full_key: str) -> str | None:
+    """The config file that sets `full_key` (`network.bogus` in network/*.yaml or config.yaml), if one does."""
+    import yaml
+
+    group, _, rest = full_key.partition(".")
+    directory = conf_dir or config_dir()
+    for path in _yaml_files(conf_dir):
+        relative = path.relative_to(directory)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, OSError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        if len(relative.parts) == 1:  # config.yaml: `group:` holds the node
+            node = data.get(group)
+        elif relative.parts[0] == group:  # <group>/<option>.yaml: the file is the node
+            node = data
+        else:
+            continue
+        if isinstance(node, dict) and rest and rest.split(".")[0] in node:
+            return str(path)
+    return None

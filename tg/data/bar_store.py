@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from tg.data.bars import FIELDS, BarSet
+from tg.data.qlib_layout import CALENDAR, FEATURES, PENDING_CALENDAR, field_path, instruments_path
 from tg.data.symbols import Symbol
 from tg.errors import DataError
 from tg.ops.atomic import atomic_write_bytes
@@ -59,10 +60,10 @@ class BarStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._calendar_path = self.root / "calendars" / "day.txt"
-        self._pending_path = self.root / "calendars" / ".day.next.txt"
-        self._instruments_path = self.root / "instruments" / "all.txt"
-        self._features = self.root / "features"
+        self._calendar_path = self.root / CALENDAR
+        self._pending_path = self.root / PENDING_CALENDAR
+        self._instruments_path = instruments_path(self.root)
+        self._features = self.root / FEATURES
 
     def save(self, bars: BarSet) -> None:
         """Merge `bars` into the store: new days are added, days already stored are replaced by `bars`.
@@ -176,7 +177,7 @@ class BarStore:
             return None
         blobs = {}
         for field in STORE_FIELDS:
-            path = directory / f"{field}.day.bin"
+            path = field_path(directory, field)
             blobs[field] = path.read_bytes() if path.exists() else b""
         if upcoming is not None and all(_owns(upcoming, f, b) for f, b in blobs.items()):
             effective = upcoming  # killed after the bins, before meta.json: the new files are complete
@@ -190,7 +191,7 @@ class BarStore:
         for field, blob in blobs.items():
             # Each bin is read with whichever meta describes its bytes: after a kill, some are new.
             owner = next((m for m in (effective, meta, upcoming) if m is not None and _owns(m, field, blob)), None)
-            path = directory / f"{field}.day.bin"
+            path = field_path(directory, field)
             if owner is None:
                 raise DataError(f"bar store: {path} matches neither {META} nor {NEXT_META}; fetch {name} again")
             series[field] = _read_bin(path, blob, owner, (current, pending))
@@ -226,7 +227,7 @@ class BarStore:
         meta_bytes = json.dumps(meta, indent=1).encode("utf-8")
         atomic_write_bytes(directory / NEXT_META, meta_bytes)
         for field, blob in blobs.items():
-            atomic_write_bytes(directory / f"{field}.day.bin", blob)
+            atomic_write_bytes(field_path(directory, field), blob)
         atomic_write_bytes(directory / META, meta_bytes)
         (directory / NEXT_META).unlink()
 
@@ -305,7 +306,7 @@ def _assemble(meta: dict[str, Any], series: dict[str, tuple[np.ndarray, np.ndarr
     for field, (field_dates, values) in series.items():
         positions = np.searchsorted(field_dates, dates)
         if len(dates) and (positions[-1] >= len(field_dates) or not np.all(field_dates[positions] == dates)):
-            raise DataError(f"bar store: {directory}/{field}.day.bin lacks days listed in its meta")
+            raise DataError(f"bar store: {field_path(directory, field)} lacks days listed in its meta")
         columns[field] = values[positions]
     if meta["adjustment"] == "none":  # raw quotes have at most 3 decimals: undo the float32 rounding
         for field in ("open", "high", "low", "close"):

@@ -33,6 +33,7 @@ import numpy as np
 from tg.data.bar_store import BarStore
 from tg.data.bars import BarSet
 from tg.data.freshness import BASE_FILE, base_identity, continues
+from tg.data.qlib_layout import is_qlib_dir, read_calendar
 from tg.data.symbols import Symbol
 from tg.data.validation import JUMP_MARGIN, price_limit, validate_bars
 from tg.errors import DataError
@@ -115,10 +116,9 @@ class Extension:
 
     def calendar(self) -> np.ndarray:
         """The days the extension holds for this base (empty when unusable)."""
-        path = self.root / "calendars" / "day.txt"
-        if not self.usable() or not path.is_file():
+        if not self.usable() or not is_qlib_dir(self.root):
             return np.array([], dtype="datetime64[D]")
-        return np.array(path.read_text(encoding="utf-8").split(), dtype="datetime64[D]")
+        return read_calendar(self.root, "extension")
 
 
 def stitch(anchor: Anchor, raw: BarSet, adjusted: BarSet | None) -> BarSet:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tg.data.exchange_calendar import CHINA, CLOSE, ExchangeCalendar
+from tg.data.qlib_layout import CALENDAR
 
 BASE_FILE = "base.json"  # in the extension: the base directory whose factors it continues
 
@@ -45,7 +46,7 @@ def base_identity(base: Path) -> str:
     """sha256 of a data directory's calendar: an extension's factors continue this base and no other."""
     import hashlib
 
-    return hashlib.sha256((base / "calendars" / "day.txt").read_bytes()).hexdigest()
+    return hashlib.sha256((base / CALENDAR).read_bytes()).hexdigest()
 
 
 def continues(extension: Path, base: Path) -> bool:
@@ -68,9 +69,9 @@ def last_day(calendar_file: Path) -> date | None:
 
 def data_end(base: Path, extension: Path | None) -> date | None:
     """The last day of the data: the base's calendar, or the extension's when it continues this base."""
-    end = last_day(base / "calendars" / "day.txt")
+    end = last_day(base / CALENDAR)
     if extension is not None and continues(extension, base):
-        newer = last_day(extension / "calendars" / "day.txt")
+        newer = last_day(extension / CALENDAR)
         if newer is not None and (end is None or newer > end):
             end = newer
     return end

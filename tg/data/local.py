@@ -16,6 +16,7 @@ import numpy as np
 
 from tg.data.bars import BarSet, Quote
 from tg.data.freshness import embedded_root
+from tg.data.qlib_layout import feature_dir, read_calendar, read_field, read_instruments
 from tg.data.symbols import Symbol
 from tg.errors import DataError, NoData
 
@@ -30,30 +31,18 @@ class LocalSource:
 
     @cached_property
     def calendar(self) -> np.ndarray:
-        path = self.root / "calendars" / "day.txt"
-        try:
-            return np.array(path.read_text().split(), dtype="datetime64[D]")
-        except (OSError, ValueError) as exc:
-            raise DataError(f"local: {path} is not a Qlib calendar ({exc})") from exc
+        return read_calendar(self.root, "local")
 
     def instruments(self, universe: str = "all") -> list[Symbol]:
         """Symbols listed in `instruments/<universe>.txt`."""
-        path = self.root / "instruments" / f"{universe}.txt"
-        try:
-            names = {line.split("\t", 1)[0].strip() for line in path.read_text().splitlines() if line.strip()}
-        except OSError as exc:
-            raise DataError(f"local: no instrument list {path}") from exc
-        return sorted(Symbol(n[2:], n[:2].upper()) for n in names)
+        return sorted(Symbol(n[2:], n[:2]) for n in read_instruments(self.root, universe, "local"))
 
     def _field(self, directory: Path, name: str) -> tuple[int, np.ndarray]:
-        raw = np.fromfile(directory / f"{name}.day.bin", dtype="<f4")
-        if raw.size < 1:
-            raise DataError(f"local: {directory.name}/{name}.day.bin is empty")
-        return int(raw[0]), raw[1:].astype(np.float64)
+        return read_field(directory, name, "local")
 
     def daily_bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str) -> BarSet:
-        directory = self.root / "features" / symbol.qlib.lower()
-        if not directory.is_dir():
+        directory = feature_dir(self.root, symbol.qlib)
+        if directory is None:
             raise NoData(self.name, f"no data for {symbol} in {self.root}")
         try:
             first, close = self._field(directory, "close")

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from tg.data.extension import Extension
+from tg.data.qlib_layout import instruments_path, read_calendar, read_fields, read_instruments
 from tg.data.symbols import parse_symbol
-from tg.errors import DataError, UnknownSymbol
+from tg.errors import DataError
 
 FIELDS = ("open", "high", "low", "close", "volume", "factor")
 
@@ -115,7 +116,7 @@ def load_panel(
         if len(set(names)) != len(names):
             raise DataError(f"panel: duplicate symbols in {symbols}")
     if not names:
-        raise DataError(f"panel: no stock instruments in {root / 'instruments' / 'all.txt'}")
+        raise DataError(f"panel: no stock instruments in {instruments_path(root)}")
     keep = np.ones(len(calendar), dtype=bool)
     if start is not None:
         keep &= calendar >= np.datetime64(start, "D")
@@ -184,42 +185,17 @@ def _extend(
 
 
 def _calendar(root: Path) -> np.ndarray:
-    path = root / "calendars" / "day.txt"
-    try:
-        return np.array(path.read_text().split(), dtype="datetime64[D]")
-    except OSError as exc:
-        raise DataError(f"panel: {root} is not a Qlib data directory (no {path.name}: {exc.strerror})") from exc
-    except ValueError as exc:
-        raise DataError(f"panel: {path} is not a Qlib calendar ({exc})") from exc
+    return read_calendar(root, "panel")
 
 
 def _listed(root: Path) -> list[str]:
-    path = root / "instruments" / "all.txt"
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise DataError(f"panel: no instrument list {path}") from exc
-    return sorted({line.split("\t", 1)[0].strip().upper() for line in lines if line.strip()})
+    return sorted(read_instruments(root, "all", "panel"))
 
 
 def _read_symbol(root: Path, name: str, length: int, fields: tuple[str, ...] = FIELDS) -> dict[str, np.ndarray]:
     """One symbol's fields placed on the full calendar (NaN outside its stored span)."""
-    directory = root / "features" / name.lower()
-    if not directory.is_dir():
-        raise UnknownSymbol(name, f"panel: no data for {name} in {root} (missing {directory.name}/)")
     out = {}
-    for field in fields:
-        path = directory / f"{field}.day.bin"
-        try:
-            raw = np.fromfile(path, dtype="<f4")
-        except OSError as exc:
-            raise DataError(f"panel: cannot read {name}/{path.name}: {exc.strerror or exc}") from exc
-        if raw.size < 2 or not np.isfinite(raw[0]):
-            raise DataError(f"panel: {name}/{path.name} is empty or has no start index")
-        first = int(raw[0])
-        values = raw[1:]
-        if first < 0 or first + values.size > length:
-            raise DataError(f"panel: {name}/{path.name} runs past the calendar ({first}+{values.size} > {length})")
+    for field, (first, values) in read_fields(root, name, fields, length, "panel").items():
         full = np.full(length, np.nan)
         full[first : first + values.size] = values
         out[field] = full

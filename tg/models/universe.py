@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tg.data.local import embedded_root
+from tg.data.qlib_layout import CALENDAR, instruments_path, is_qlib_dir, read_instruments
 from tg.data.symbols import parse_symbol
 from tg.errors import ConfigError, DataError
 
@@ -23,8 +24,8 @@ def data_root(root_setting: str, base: Path) -> Path:
         return embedded_root()
     path = Path(root_setting)
     path = path if path.is_absolute() else base / path
-    if not (path / "calendars" / "day.txt").is_file():
-        raise DataError(f"data.root {path} is not a Qlib-layout directory (no calendars/day.txt)")
+    if not is_qlib_dir(path):
+        raise DataError(f"data.root {path} is not a Qlib-layout directory (no {CALENDAR})")
     return path
 
 
@@ -57,15 +58,10 @@ def resolve_universe(root: Path, spec: Any) -> list[str] | None:
     name = str(spec)
     if name == "all":
         return None
-    path = root / "instruments" / f"{name}.txt"
+    path = instruments_path(root, name)
     if not path.is_file():
         raise DataError(f"data.universe={name}: no instruments file {path} (use all, a file name, or [600519, ...])")
-    names = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        symbol = line.split("\t", 1)[0].strip()
-        if symbol and symbol not in names and not parse_symbol(symbol).is_index:
-            names.append(symbol)
-    return names
+    return [symbol for symbol in read_instruments(root, name, "data.universe") if not parse_symbol(symbol).is_index]
 
 
 def parse_day(text: str) -> date | None:

@@ -39,13 +39,17 @@ def merge_overrides(*layers: list[str]) -> list[str]:
     return list(merged.values())
 
 
+# config groups whose `name` is the option chosen (`model=fast` → model.name "fast"), set here from Hydra's choice
+NAMED_BY_CHOICE = ("model", "profile", "source")
+
+
 def compose_container(overrides: list[str], conf_dir: Path | None = None, resolve: bool = True) -> dict[str, Any]:
     """Compose `config.yaml` with `overrides`; return the plain container (enums as str)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.config_store import ConfigStore
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf, open_dict
     from omegaconf.errors import OmegaConfBaseException
     from yaml import YAMLError
 
@@ -61,8 +65,15 @@ def compose_container(overrides: list[str], conf_dir: Path | None = None, resolv
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(directory), version_base="1.3"):
-            cfg = compose(PRIMARY, overrides=overrides)
+            cfg = compose(PRIMARY, overrides=overrides, return_hydra_config=True)
+        choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+        with open_dict(cfg):
+            del cfg["hydra"]
         container = OmegaConf.to_container(cfg, resolve=resolve, enum_to_str=True)
+        assert isinstance(container, dict) and isinstance(choices, dict)
+        for group in NAMED_BY_CHOICE:  # the option files do not repeat their own names
+            if isinstance(container.get(group), dict) and choices.get(group):
+                container[group]["name"] = choices[group]
     except (HydraException, OmegaConfBaseException, YAMLError, OSError, ValueError) as exc:
         raise ConfigError(describe(exc, directory, overrides)) from exc
     finally:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from tg.config.schema import EndpointsConfig as _URLS  # the endpoint URLs live in the schema only
 from tg.data.bars import BarSet, Quote
 from tg.data.remote import CHINA_TZ, fetch, load_json
 from tg.data.source import LOTS
@@ -31,8 +32,8 @@ _NO_LIMIT = "1000000"  # lmt: beg/end already bound the range
 
 @dataclass(frozen=True)
 class EastmoneyEndpoints:
-    quote: str = "https://push2.eastmoney.com/api/qt/stock/get"
-    kline: str = "https://push2his.eastmoney.com/api/qt/stock/kline/get"
+    quote: str = _URLS.eastmoney_quote
+    kline: str = _URLS.eastmoney_kline
 
 
 class EastmoneySource:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import httpx
 
+from tg.config.schema import EndpointsConfig as _URLS  # the endpoint URLs live in the schema only
 from tg.data.bars import BarSet, Quote
 from tg.data.remote import CHINA_TZ, bar_count, decode_gbk, fetch, js_records, load_json, symbol_of_key, traded_price
 from tg.data.source import LOTS
@@ -28,8 +29,8 @@ _DEFAULT_BARS = 1023
 
 @dataclass(frozen=True)
 class SinaEndpoints:
-    quote: str = "https://hq.sinajs.cn/list="
-    kline: str = "https://money.finance.sina.com.cn/quotes_service/api/json_v2.php/CN_MarketData.getKLineData"
+    quote: str = _URLS.sina_quote
+    kline: str = _URLS.sina_kline
 
 
 class SinaSource:

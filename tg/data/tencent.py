@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import httpx
 
+from tg.config.schema import EndpointsConfig as _URLS  # the endpoint URLs live in the schema only
 from tg.data.bars import BarSet, Quote
 from tg.data.remote import CHINA_TZ, bar_count, decode_gbk, fetch, js_records, load_json, symbol_of_key, traded_price
 from tg.data.source import LOTS, WAN
@@ -29,8 +30,8 @@ _KLINE_MAX_ROWS = 2000  # fqkline serves at most this many rows per request
 
 @dataclass(frozen=True)
 class TencentEndpoints:
-    quote: str = "https://qt.gtimg.cn/q="
-    kline: str = "https://web.ifzq.gtimg.cn/appstock/app/fqkline/get"
+    quote: str = _URLS.tencent_quote
+    kline: str = _URLS.tencent_kline
 
 
 class TencentSource:

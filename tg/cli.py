@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -129,6 +129,12 @@ def _logging(loaded: Any, creates_dirs: bool) -> None:
     )
 
 
+def _done(result: Any, as_json: bool) -> NoReturn:
+    """Print the result, then exit with its `exit_code` (the end of every command with a verdict)."""
+    _emit(result, as_json)
+    raise typer.Exit(result.exit_code)
+
+
 def _emit(result: Any, as_json: bool) -> None:
     if as_json:
         from tg.ops.json_safe import finite
@@ -151,8 +157,7 @@ def health(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
 
     loaded, error = _load_for_diagnosis(overrides, "health")
     report = run_health(loaded, error)
-    _emit(report, as_json)
-    raise typer.Exit(report.exit_code)
+    _done(report, as_json)
 
 
 @app.command()
@@ -167,8 +172,7 @@ def doctor(
 
     loaded, error = _load_for_diagnosis(overrides, "doctor")
     report = run_doctor(loaded, error, fix=fix)
-    _emit(report, as_json)
-    raise typer.Exit(report.exit_code)
+    _done(report, as_json)
 
 
 @config_app.command("show")
@@ -192,8 +196,7 @@ def audit_verify(overrides: Overrides = None, as_json: JsonFlag = False) -> None
     from tg.commands.audit import run_audit_verify
 
     verdict = run_audit_verify(_load(overrides, command="audit verify"))
-    _emit(verdict, as_json)
-    raise typer.Exit(verdict.exit_code)
+    _done(verdict, as_json)
 
 
 @data_app.command("fetch")
@@ -234,8 +237,7 @@ def data_update(
 
     loaded = _load(overrides, command="data update", creates_dirs=True, records=True)
     result = run_update(loaded, universe, since, through, sys.stderr.isatty())
-    _emit(result, as_json)
-    raise typer.Exit(result.exit_code)
+    _done(result, as_json)
 
 
 @data_app.command("quote")
@@ -258,8 +260,7 @@ def diagnose(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
     from tg.commands.diagnose import run_diagnose
 
     result = run_diagnose(_load(overrides, command="diagnose"))
-    _emit(result, as_json)
-    raise typer.Exit(result.exit_code)
+    _done(result, as_json)
 
 
 @app.command()
@@ -326,8 +327,7 @@ def deploy(
     from tg.commands.deploy import run_deploy
 
     result = run_deploy(_load(overrides, command="deploy", creates_dirs=True), action, overrides or [])
-    _emit(result, as_json)
-    raise typer.Exit(result.exit_code)
+    _done(result, as_json)
 
 
 SnapshotDir = Annotated[str | None, typer.Option("--snapshot-dir", help="default: paths.backups (backups/)")]

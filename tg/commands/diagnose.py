@@ -5,62 +5,16 @@ Probes run concurrently and the whole run is bounded by the network timeout.
 
 from __future__ import annotations
 
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 from tg.config.loader import LoadedConfig
-from tg.data.network import host_port, http_client, tcp_reachable
+from tg.data.network import host_port, tcp_reachable
+from tg.data.probes import Probe, probe
 from tg.errors import EXIT_FAILED, EXIT_OK
 from tg.ops.redact import redact_url
-
-
-@dataclass
-class Probe:
-    source: str
-    url: str
-    dns: str = "not run"
-    connect_ms: float | None = None
-    http_status: int | None = None
-    latency_ms: float | None = None
-    error: str = ""
-
-    @property
-    def reachable(self) -> bool:
-        return self.http_status is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "reachable": self.reachable}
-
-
-def probe(source: str, url: str, loaded: LoadedConfig, mode: str) -> Probe:
-    result = Probe(source, url)
-    host, port = host_port(url)
-    if mode != "vpn":  # through a proxy, DNS and connect happen at the proxy
-        try:
-            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            result.dns = "ok"
-        except OSError as exc:
-            result.dns, result.error = f"failed ({exc.strerror or exc})", "DNS lookup failed"
-            return result
-        began = time.perf_counter()
-        if not tcp_reachable(host, port, loaded.cfg.network.timeout_s):
-            result.error = f"cannot connect to {host}:{port}"
-            return result
-        result.connect_ms = round((time.perf_counter() - began) * 1000, 1)
-    import httpx
-
-    began = time.perf_counter()
-    try:
-        with http_client(loaded.cfg.network, mode) as client:
-            response = client.get(url)
-        result.http_status = response.status_code
-        result.latency_ms = round((time.perf_counter() - began) * 1000, 1)
-    except httpx.HTTPError as exc:
-        result.error = f"HTTP failed: {exc.__class__.__name__}"
-    return result
 
 
 @dataclass
@@ -119,7 +73,7 @@ def run_diagnose(loaded: LoadedConfig) -> Diagnosis:
     began = time.perf_counter()
     budget = net.timeout_s * 2 + 1
     pool = ThreadPoolExecutor(max_workers=len(endpoints) + 1)
-    futures = [pool.submit(probe, name, url, loaded, mode) for name, url in endpoints]
+    futures = [pool.submit(probe, name, url, loaded.cfg.network, mode) for name, url in endpoints]
     proxy_future = pool.submit(tcp_reachable, *host_port(net.proxy_url), net.probe_timeout_s) if net.proxy_url else None
     wait(futures, timeout=budget)
     probes = []

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tg.commands.progress import count_progress
 from tg.config.loader import LoadedConfig
 from tg.data.dates import parse_date
 from tg.data.symbols import Symbol, parse_symbol
@@ -18,6 +17,7 @@ from tg.data.update import OUTCOMES, SymbolOutcome, UpdateReport
 from tg.errors import EXIT_FAILED, EXIT_OK, ArtifactError, DataError, UsageError
 from tg.models.manifest import META_FILE, current_version_dir
 from tg.models.universe import configured_data_dir, data_root, resolve_universe, trained_data_dir
+from tg.render.progress import count_progress
 
 BENCHMARK = "SH000300"
 SHOWN = 8  # symbols named per outcome line before "…"

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from tg.commands.predict import refusals_audited
-from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.errors import ArtifactError, DataError
 from tg.ops.atomic import atomic_write_text
 from tg.ops.json_safe import finite
+from tg.ops.model_refusals import refusals_audited
+from tg.render.scorer_table import scorer_table
 
 
 @dataclass
@@ -139,13 +139,13 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
 def _walk_forward_subject(
     loaded: LoadedConfig, start: np.datetime64, end: np.datetime64, show_progress: bool
 ) -> _Subject:
-    from tg.commands.progress import training_progress
     from tg.data.extension import extension_of
     from tg.models.inputs import build_inputs
     from tg.models.labels import class_shares_until
     from tg.models.panel import load_panel
     from tg.models.universe import data_root, parse_day, resolve_universe
     from tg.models.walk_forward import walk_forward
+    from tg.render.progress import training_progress
 
     cfg = loaded.cfg
     root = data_root(cfg.data.root, loaded.root)

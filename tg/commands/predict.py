@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +10,8 @@ from tg.checks.data import exchange_calendar
 from tg.config.loader import LoadedConfig
 from tg.data.dates import parse_date
 from tg.data.extension import extension_dir
-from tg.errors import ArtifactError, NoModel
 from tg.models.universe import configured_data_dir
-from tg.ops.audit import AuditLog
+from tg.ops.model_refusals import refusals_audited
 
 log = logging.getLogger(__name__)
 
@@ -53,28 +49,6 @@ class PredictResult:
         for row in d["forecast"]:
             table.add_row(row["date"], f"{row['q10']:.2f}", f"{row['q50']:.2f}", f"{row['q90']:.2f}")
         return table
-
-
-@contextmanager
-def refusals_audited(loaded: LoadedConfig) -> Iterator[None]:
-    """A model refused as tampered or partial is logged and recorded in the audit log (`model.load_refused`),
-    where the count of model load errors is kept; a missing model is not an error of this kind."""
-    began = time.perf_counter()
-    try:
-        yield
-    except ArtifactError as exc:  # no predictor to record it: the prediction failed here
-        from tg.ops.metrics import process_metrics
-        from tg.ops.recovery import get_recovery_metrics
-
-        process_metrics().record_operation(
-            get_recovery_metrics(), "predict", False, time.perf_counter() - began, error=str(exc)
-        )
-        if isinstance(exc, NoModel):
-            raise
-        log.info("model load refused: %s", exc)  # stderr gets the one error line from the CLI
-        if loaded.cfg.audit.enabled:
-            AuditLog(loaded.path("audit") / loaded.cfg.audit.file).append("model.load_refused", {"reason": str(exc)})
-        raise
 
 
 def run_predict(loaded: LoadedConfig, symbol: str, as_of_text: str | None) -> PredictResult:

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 
 from tg import __version__
-from tg.commands.progress import training_progress
-from tg.commands.scorer_table import scorer_table
 from tg.config.loader import LoadedConfig
 from tg.config.typed import to_plain
 from tg.errors import ArtifactError, TgError
 from tg.models.universe import data_root, parse_day, resolve_universe
 from tg.ops.audit import AuditLog
+from tg.render.progress import training_progress
+from tg.render.scorer_table import scorer_table
 
 log = logging.getLogger(__name__)
 

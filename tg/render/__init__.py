@@ -1,0 +1,1 @@
+"""Rendering at the edge: the progress bars and tables the commands print (rich, imported lazily)."""

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tg.checks.base import CheckResult, Verdict
 from tg.checks.context import CheckContext
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".ini", ".cfg", ".json", ".env")
@@ -167,3 +168,12 @@ def credential_findings(files: list[Path]) -> list[str]:
                     hits.append(f"{path.name}:{lineno} ({kind})")
                     break
     return hits
+
+
+def check_readiness(controls: list[Control]) -> CheckResult:
+    """The doctor section: fails naming every required control that failed."""
+    failed = [c.id for c in controls if c.required and not c.ok]
+    if failed:
+        return CheckResult("institutional_readiness", Verdict.fail, "required controls failed: " + ", ".join(failed))
+    done = sum(1 for c in controls if c.required)
+    return CheckResult("institutional_readiness", Verdict.ok, f"{done} required controls pass")

@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from tg import __version__
-from tg.checks.base import CheckResult, Verdict
+from tg.checks.base import CheckResult
+from tg.checks.config import check_config
 from tg.checks.context import CheckContext
 from tg.checks.data import check_data
 from tg.checks.dependencies import check_dependencies
 from tg.checks.leftovers import check_leftovers
 from tg.checks.models import check_models
 from tg.checks.paths import PATH_NAMES, check_paths, create_missing
-from tg.checks.readiness import Control, evaluate_controls
+from tg.checks.readiness import Control, check_readiness, evaluate_controls
 from tg.config.loader import LoadedConfig
 from tg.errors import EXIT_FAILED, EXIT_OK, ConfigError
 
@@ -97,14 +98,6 @@ class DoctorReport:
         return Group(*parts)
 
 
-def readiness_result(controls: list[Control]) -> CheckResult:
-    failed = [c.id for c in controls if c.required and not c.ok]
-    if failed:
-        return CheckResult("institutional_readiness", Verdict.fail, "required controls failed: " + ", ".join(failed))
-    done = sum(1 for c in controls if c.required)
-    return CheckResult("institutional_readiness", Verdict.ok, f"{done} required controls pass")
-
-
 def run_doctor(loaded: LoadedConfig, config_error: ConfigError | None = None, fix: bool = False) -> DoctorReport:
     """Diagnose everything; with `fix`, create missing directories first (and report them)."""
     cfg = loaded.cfg
@@ -115,16 +108,12 @@ def run_doctor(loaded: LoadedConfig, config_error: ConfigError | None = None, fi
     errors = [str(config_error)] if config_error else []
     sections = {
         "dependencies": check_dependencies(cfg.profile.required_packages, cfg.profile.optional_packages),
-        "config": CheckResult(
-            "config",
-            Verdict.fail if errors else Verdict.ok,
-            errors[0] if errors else f"valid (config tree {loaded.conf_dir})",
-        ),
+        "config": check_config(loaded, config_error),
         "paths": check_paths(paths),
         "models": check_models(ctx.models(checksums=cfg.profile.verify_checksums)),
         "data": check_data(loaded, ctx.models(checksums=cfg.profile.verify_checksums).manifest, paths["models"]),
         "leftovers": check_leftovers(paths["models"], paths["data"]),
-        "institutional_readiness": readiness_result(controls),
+        "institutional_readiness": check_readiness(controls),
     }
     required = list(cfg.profile.doctor_required)
     if config_error is not None and "config" not in required:

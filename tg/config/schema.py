@@ -224,6 +224,10 @@ class DataConfig:
     start: str = "2010-01-01"
     # empty = the last date in the data
     end: str = ""
+    # train/evaluate on one part of the universe: shard i of n_shards (sorted symbols, every n-th one);
+    # n_shards 1 = the whole universe. `tg sweep train data.shard='range(0,4)' data.n_shards=4`
+    shard: int = 0
+    n_shards: int = 1
 
 
 @dataclass

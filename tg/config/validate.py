@@ -176,6 +176,12 @@ def _model_rules(cfg: AppConfig, need: Callable[[bool, str, str], None]) -> None
         value = getattr(getattr(cfg, node), name)
         need(_day(value) is not None, key, f"{value!r} is not a date (YYYY-MM-DD)")
     need(not cfg.data.end or _day(cfg.data.end) is not None, "data.end", "must be empty or a date (YYYY-MM-DD)")
+    need(cfg.data.n_shards >= 1, "data.n_shards", f"must be at least 1, got {cfg.data.n_shards}")
+    need(
+        0 <= cfg.data.shard < max(cfg.data.n_shards, 1),
+        "data.shard",
+        f"must be in 0..{cfg.data.n_shards - 1} (data.n_shards={cfg.data.n_shards}), got {cfg.data.shard}",
+    )
     m = cfg.model
     need(bool(m.members), "model.members", "must name at least one member")
     for member in m.members:

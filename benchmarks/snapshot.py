@@ -39,7 +39,7 @@ TRAIN = [
     "data.universe=[600519,000858,601318,600036,000001]",
     "data.start=2016-01-01",
     "train.epochs=1",
-    "model.gbm_rounds=30",
+    "model.members.gbm.rounds=30",
     "--no-progress",
 ]
 

@@ -53,7 +53,7 @@ TINY = [
     "data.start=2016-01-01",
     "train.epochs=1",
     "train.rows_per_epoch=4000",
-    "model.gbm_rounds=30",
+    "model.members.gbm.rounds=30",
 ]
 
 

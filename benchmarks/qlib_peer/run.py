@@ -80,7 +80,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="a Qlib directory (default ../shared/data/cn_daily)")
     parser.add_argument("--topk", type=int, default=50)
     parser.add_argument("--n-drop", type=int, default=5)
-    parser.add_argument("overrides", nargs="*", help="tg overrides for train and evaluate (e.g. model.gbm_rounds=300)")
+    parser.add_argument("overrides", nargs="*", help="tg overrides for train and evaluate")
     args = parser.parse_args()
     data = args.data.resolve()
     if not (data / "calendars" / "day.txt").is_file():

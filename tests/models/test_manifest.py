@@ -44,7 +44,7 @@ def reseal(model_dir: Path, edit) -> None:  # type: ignore[no-untyped-def]
 def test_intact_model_loads_and_lists_every_required_file(trained_project: Path) -> None:
     model_dir, manifest = load_verified(trained_project / "models_saved")
     listed = {f.path for f in manifest.files}
-    assert set(required_files(manifest.raw["members"])) <= listed
+    assert set(required_files(manifest.raw["member_files"])) <= listed
     assert {ENSEMBLE_FILE, META_FILE, "gbm_classifier.txt", "gru.safetensors", "linear.json"} <= listed
 
 
@@ -69,6 +69,8 @@ def test_a_manifest_that_disagrees_with_the_ensemble_on_members_is_refused(train
 
     def drop_gru(raw: dict) -> None:
         raw.update(members=["gbm", "linear"])
+        raw["member_targets"].pop("gru")
+        raw["member_files"].pop("gru")
         raw["files"].pop("gru.safetensors")
         raw["files"].pop("gru_scaler.json")
 

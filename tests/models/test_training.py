@@ -78,7 +78,7 @@ def test_a_lagged_target_is_the_return_from_the_next_close_and_purges_one_date_m
 
 def test_scalers_are_fit_on_training_rows_only(tmp_path: Path) -> None:
     """Changing every price after train_end leaves the fitted scaler (and the linear model) unchanged."""
-    model = ModelConfig(members=["linear"])
+    model = ModelConfig(members={"linear": {"_target_": "tg.models.members.linear.LinearMember"}})
     train = TrainConfig(train_end="2019-12-31", valid_end="2020-12-31", calib_end="2021-12-31")
     fitted = []
     for root in (embedded_root(), tampered_copy(tmp_path, date(2019, 12, 31))):

@@ -87,10 +87,11 @@ def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResu
     from tg.models.inputs import build_inputs
     from tg.models.labels import class_shares_until
     from tg.models.panel import load_panel
-    from tg.models.training import train_ensemble
+    from tg.models.training import build_members, train_ensemble
 
     cfg = loaded.cfg
     ensure_writable(loaded.path("models"))  # before minutes of training, not after
+    build_members(cfg.model)  # a member node its class refuses fails now, not after loading the data
     root = data_root(cfg.data.root, loaded.root)
     panel = load_panel(
         root,

@@ -39,6 +39,18 @@ def merge_overrides(*layers: list[str]) -> list[str]:
     return list(merged.values())
 
 
+# nodes of parts chosen as a list of options (`model/members=[gbm,linear]`), not set as a value
+CHOSEN_AS_GROUP = {"model.members": "model/members"}
+
+
+def _refuse_value_for_group(overrides: list[str]) -> None:
+    for override in overrides:
+        key, _, value = override.partition("=")
+        group = CHOSEN_AS_GROUP.get(key.lstrip("+~"))
+        if group and value.startswith("["):
+            raise ConfigError(f"configuration error: {key.lstrip('+~')}: members are chosen as a group: {group}={value}")
+
+
 # config groups whose `name` is the option chosen (`model=fast` → model.name "fast"), set here from Hydra's choice
 NAMED_BY_CHOICE = ("model", "profile", "source")
 
@@ -55,6 +67,7 @@ def compose_container(overrides: list[str], conf_dir: Path | None = None, resolv
 
     from tg.config.schema import AppConfig
 
+    _refuse_value_for_group(overrides)
     directory = conf_dir or config_dir()
     primary = directory / f"{PRIMARY}.yaml"
     if not primary.is_file():
@@ -98,7 +111,8 @@ def describe(exc: BaseException, conf_dir: Path | None = None, overrides: list[s
     for error in chain:
         if isinstance(error, MissingConfigException):
             what = error.missing_cfg_file or "a config"
-            options = f" (available: {', '.join(error.options)})" if error.options else ""
+            available = error.options or _group_options(conf_dir, what)
+            options = f" (available: {', '.join(available)})" if available else ""
             return f"configuration error: no config {what!r}{options}"
         if isinstance(error, OverrideParseException):
             detail = _first_line(getattr(error, "message", "") or str(error))
@@ -114,6 +128,12 @@ def describe(exc: BaseException, conf_dir: Path | None = None, overrides: list[s
             origin = None if str(error.full_key) in overridden else _file_setting(conf_dir, str(error.full_key))
             return f"configuration error: {error.full_key}: {message}" + (f" (set in {origin})" if origin else "")
     return f"configuration error: {_first_line(str(exc)) or exc.__class__.__name__}"
+
+
+def _group_options(conf_dir: Path | None, missing: str) -> list[str]:
+    """The options of the group of a missing `group/option` (Hydra does not list them for a list of options)."""
+    group = (conf_dir or config_dir()) / missing.rpartition("/")[0]
+    return sorted(path.stem for path in group.glob("*.yaml")) if "/" in missing and group.is_dir() else []
 
 
 def _first_line(text: str) -> str:

@@ -165,6 +165,9 @@ class SourceConfig:
     # Qlib-layout directory of the local source; empty = the embedded subset
     local_root: str = ""
     endpoints: EndpointsConfig = field(default_factory=EndpointsConfig)
+    # {name: node}: the sources `order` may name, each a node of source/parts/ (`_target_`: its class under tg.,
+    # then the arguments of the class's `configured`), built by tg.config.parts
+    parts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -235,7 +238,9 @@ class ModelConfig:
     """The model (`model=ensemble`): members, horizon, label band and member sizes."""
 
     name: str = "ensemble"
-    members: list[str] = field(default_factory=lambda: ["gbm", "linear", "gru"])
+    # {name: node}: each member is a config node of model/members/ (`_target_`: its class under tg., then the
+    # class's arguments), chosen with `model/members=[gbm,linear]` and built by tg.config.parts
+    members: dict[str, Any] = field(default_factory=dict)
     horizon: int = 5
     # the ranking target is the h-day return starting this many sessions after the forecast date:
     # 1 is the return a portfolio that trades at the next close earns (Qlib's label); 0 starts today.
@@ -249,11 +254,6 @@ class ModelConfig:
     # flat class: |forward return| < band_k × trailing daily volatility × sqrt(horizon)
     band_k: float = 0.4
     vol_window: int = 20
-    gbm_rounds: int = 400
-    gbm_leaves: int = 64
-    gbm_min_leaf: int = 1000
-    gru_hidden: int = 32
-    gru_length: int = 20
 
 
 @dataclass
@@ -326,8 +326,6 @@ class AppConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
-MEMBER_NAMES = ("gbm", "linear", "gru")
-SOURCE_NAMES = ("local", "tencent", "eastmoney", "sina", "akshare")
 NETWORK_MODES = ("auto", "china_direct", "vpn")
 
 # Names a profile may list; the checks in `tg.checks` implement exactly these.

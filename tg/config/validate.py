@@ -6,17 +6,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from tg.config.parts import TARGET, TARGET_PREFIX
 from tg.config.schema import (
     DOCTOR_SECTIONS,
-    MEMBER_NAMES,
     NETWORK_MODES,
     READINESS_CONTROLS,
-    SOURCE_NAMES,
     AppConfig,
 )
 from tg.errors import ConfigError
-
-TARGET_PREFIX = "tg."
 
 
 def check_targets(container: Any, where: str = "") -> None:
@@ -24,7 +21,7 @@ def check_targets(container: Any, where: str = "") -> None:
     if isinstance(container, dict):
         for key, value in container.items():
             path = f"{where}.{key}" if where else str(key)
-            if key == "_target_" and not (isinstance(value, str) and value.startswith(TARGET_PREFIX)):
+            if key == TARGET and not (isinstance(value, str) and value.startswith(TARGET_PREFIX)):
                 raise ConfigError(f"{path}: _target_ {value!r} is not allowed (only classes under 'tg.')")
             check_targets(value, path)
     elif isinstance(container, list):
@@ -113,9 +110,15 @@ def validate(cfg: AppConfig) -> None:
     need(bool(src.order), "source.order", "must name at least one source")
     for name in [*src.order, *([src.primary] if src.primary else [])]:
         need(
-            name in SOURCE_NAMES,
+            name in src.parts,
             "source.order" if name in src.order else "source.primary",
-            f"unknown source {name!r} (known: {', '.join(SOURCE_NAMES)})",
+            f"unknown source {name!r} (known: {', '.join(src.parts)}; a source is a node of conf/source/parts/)",
+        )
+    for name, node in src.parts.items():
+        need(
+            isinstance(node, dict) and isinstance(node.get(TARGET), str),
+            f"source.parts.{name}",
+            "must be a node with a _target_ class (conf/source/parts/*.yaml)",
         )
     need(src.adjustment in ("none", "qfq", "hfq"), "source.adjustment", "must be none, qfq or hfq")
     need(cfg.cache.backend in ("memory", "redis"), "cache.backend", "must be memory or redis")
@@ -183,17 +186,19 @@ def _model_rules(cfg: AppConfig, need: Callable[[bool, str, str], None]) -> None
         f"must be in 0..{cfg.data.n_shards - 1} (data.n_shards={cfg.data.n_shards}), got {cfg.data.shard}",
     )
     m = cfg.model
-    need(bool(m.members), "model.members", "must name at least one member")
-    for member in m.members:
-        need(member in MEMBER_NAMES, "model.members", f"unknown member {member!r} (known: {', '.join(MEMBER_NAMES)})")
+    need(bool(m.members), "model.members", "must name at least one member (model/members=[gbm,linear])")
+    for name, node in m.members.items():
+        need(
+            isinstance(node, dict) and isinstance(node.get(TARGET), str),
+            f"model.members.{name}",
+            "must be a node with a _target_ class (conf/model/members/*.yaml)",
+        )
     need(1 <= m.horizon <= 20, "model.horizon", "must be in 1..20 trading days")
     need(0 <= m.target_lag <= 5, "model.target_lag", "must be in 0..5 sessions")
     need(0 <= m.target_horizon <= 60, "model.target_horizon", "must be in 0..60 sessions (0: model.horizon)")
     need(m.target_norm in ("rank", "zscore"), "model.target_norm", f"must be rank or zscore, not {m.target_norm!r}")
     need(m.band_k > 0, "model.band_k", "must be > 0")
     need(m.vol_window >= 5, "model.vol_window", "must be >= 5")
-    need(m.gru_hidden >= 4 and m.gru_length >= 2, "model.gru_hidden", "gru_hidden >= 4 and gru_length >= 2")
-    need(m.gbm_rounds >= 1, "model.gbm_rounds", "must be >= 1")
     t = cfg.train
     need(t.epochs >= 1, "train.epochs", "must be >= 1")
     need(t.keep_versions >= 2, "train.keep_versions", "must be >= 2 (the current and the previous model)")

@@ -38,7 +38,7 @@ import numpy as np
 from tg.config.schema import NetworkConfig
 from tg.data.bars import BarSet, Quote
 from tg.data.remote import _reason
-from tg.data.source import LOTS
+from tg.data.source import LOTS, SourceContext
 from tg.data.symbols import Symbol
 from tg.errors import ConfigError, NoData, SourceError
 
@@ -62,6 +62,11 @@ class AkshareSource:
 
     def __init__(self, timeout_s: float = 5.0) -> None:
         self.timeout_s = timeout_s
+
+    @classmethod
+    def configured(cls, context: SourceContext) -> AkshareSource:
+        """Built from `conf/source/parts/akshare.yaml`: akshare makes its own requests, for the network mode."""
+        return cls.for_network(context.network)
 
     @classmethod
     def for_network(cls, net: NetworkConfig) -> AkshareSource:

@@ -17,7 +17,7 @@ import httpx
 from tg.config.schema import EndpointsConfig as _URLS  # the endpoint URLs live in the schema only
 from tg.data.bars import BarSet, Quote
 from tg.data.remote import CHINA_TZ, fetch, load_json
-from tg.data.source import LOTS
+from tg.data.source import LOTS, SourceContext
 from tg.data.symbols import Symbol
 from tg.errors import NoData, SourceError
 
@@ -44,6 +44,11 @@ class EastmoneySource:
     def __init__(self, client: httpx.Client, endpoints: EastmoneyEndpoints = EastmoneyEndpoints()) -> None:
         self._client = client
         self._endpoints = endpoints
+
+    @classmethod
+    def configured(cls, context: SourceContext, quote: str, kline: str) -> EastmoneySource:
+        """Built from `conf/source/parts/eastmoney.yaml`: the endpoints, and the network mode's shared client."""
+        return cls(context.client(), EastmoneyEndpoints(quote=quote, kline=kline))
 
     def daily_bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str) -> BarSet:
         """Daily bars in [start, end]; NoData when there are none."""

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tg.config.loader import LoadedConfig
+from tg.config.parts import build_part
 from tg.data.chain import SourceChain
-from tg.data.local import LocalSource
 from tg.data.market import MarketData
 from tg.data.memory_cache import MemoryCache
 from tg.data.network import http_client, resolve_mode
-from tg.data.source import Source
+from tg.data.source import Source, SourceContext
 
 if TYPE_CHECKING:
     from tg.data.redis_cache import RedisCache
@@ -28,55 +27,26 @@ def source_order(loaded: LoadedConfig) -> list[str]:
     return order
 
 
-def local_root(loaded: LoadedConfig) -> Path | None:
-    root = loaded.cfg.source.local_root
-    if not root:
-        return None
-    path = Path(root)
-    return path if path.is_absolute() else loaded.root / path
-
-
 def remote_client(loaded: LoadedConfig) -> Any:
-    """The HTTP client the remote sources share, for the network mode (probed once in auto mode); None when
-    no configured source needs one (akshare makes its own requests)."""
-    if set(source_order(loaded)) <= {"local", "akshare"}:
-        return None
+    """The HTTP client the remote sources share, for the network mode (probed once in auto mode)."""
     ep = loaded.cfg.source.endpoints
     mode = resolve_mode(loaded.cfg.network, ep.tencent_quote, loaded.path("cache"))
     return http_client(loaded.cfg.network, mode)
 
 
-def build_sources(loaded: LoadedConfig, client: Any = None) -> list[Source]:
-    """Instantiate the sources in order; remote ones share one HTTP client for the network mode."""
-    if all(name == "local" for name in source_order(loaded)):
-        return [LocalSource(local_root(loaded))]
-    order = source_order(loaded)
-    ep = loaded.cfg.source.endpoints
-    if client is None:
-        client = remote_client(loaded)
-    sources: list[Source] = []
-    for name in order:
-        if name == "local":
-            sources.append(LocalSource(local_root(loaded)))
-        elif name == "tencent":
-            from tg.data.tencent import TencentEndpoints, TencentSource
+def source_context(loaded: LoadedConfig, client: Any = None) -> SourceContext:
+    """What the sources are built with; `client` when given, else the remote client made when a source asks."""
+    return SourceContext(loaded.root, loaded.cfg.network, lambda: remote_client(loaded), made=client)
 
-            sources.append(TencentSource(client, TencentEndpoints(quote=ep.tencent_quote, kline=ep.tencent_kline)))
-        elif name == "sina":
-            from tg.data.sina import SinaEndpoints, SinaSource
 
-            sources.append(SinaSource(client, SinaEndpoints(quote=ep.sina_quote, kline=ep.sina_kline)))
-        elif name == "eastmoney":
-            from tg.data.eastmoney import EastmoneyEndpoints, EastmoneySource
-
-            sources.append(
-                EastmoneySource(client, EastmoneyEndpoints(quote=ep.eastmoney_quote, kline=ep.eastmoney_kline))
-            )
-        elif name == "akshare":
-            from tg.data.akshare_source import AkshareSource
-
-            sources.append(AkshareSource.for_network(loaded.cfg.network))
-    return sources
+def build_sources(loaded: LoadedConfig, client: Any = None, context: SourceContext | None = None) -> list[Source]:
+    """The sources of `source.order`, each built from its `source.parts.<name>` node (tg.config.parts)."""
+    context = context or source_context(loaded, client)
+    parts = loaded.cfg.source.parts
+    return [
+        build_part(parts[name], f"source.parts.{name}", factory="configured", context=context)
+        for name in source_order(loaded)
+    ]
 
 
 def build_cache(loaded: LoadedConfig) -> MemoryCache | RedisCache:
@@ -107,10 +77,9 @@ def build_chain(loaded: LoadedConfig, client: Any | None = None, metrics: TgMetr
     from tg.data.network import proxy_of
 
     net = loaded.cfg.network
-    if client is None and not all(name == "local" for name in source_order(loaded)):
-        client = remote_client(loaded)
-    proxy = proxy_of(client) if client is not None else None
-    sources = build_sources(loaded, client)
+    context = source_context(loaded, client)
+    sources = build_sources(loaded, context=context)
+    proxy = proxy_of(context.made) if context.made is not None else None
     return SourceChain(
         sources,
         retries=net.retries,

@@ -17,6 +17,7 @@ import numpy as np
 from tg.data.bars import BarSet, Quote
 from tg.data.freshness import embedded_root
 from tg.data.qlib_layout import feature_dir, read_calendar, read_field, read_instruments
+from tg.data.source import SourceContext
 from tg.data.symbols import Symbol
 from tg.errors import DataError, NoData
 
@@ -28,6 +29,12 @@ class LocalSource:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root else embedded_root()
+
+    @classmethod
+    def configured(cls, context: SourceContext, root: str = "") -> LocalSource:
+        """Built from `conf/source/parts/local.yaml`: `root` relative to the project root; empty = embedded."""
+        path = Path(root) if root else None
+        return cls(None if path is None else path if path.is_absolute() else context.project_root / path)
 
     @cached_property
     def calendar(self) -> np.ndarray:

@@ -16,7 +16,7 @@ import httpx
 from tg.config.schema import EndpointsConfig as _URLS  # the endpoint URLs live in the schema only
 from tg.data.bars import BarSet, Quote
 from tg.data.remote import CHINA_TZ, bar_count, decode_gbk, fetch, js_records, load_json, symbol_of_key, traded_price
-from tg.data.source import LOTS
+from tg.data.source import LOTS, SourceContext
 from tg.data.symbols import Symbol
 from tg.errors import NoData, SourceError
 
@@ -41,6 +41,11 @@ class SinaSource:
     def __init__(self, client: httpx.Client, endpoints: SinaEndpoints = SinaEndpoints()) -> None:
         self._client = client
         self._endpoints = endpoints
+
+    @classmethod
+    def configured(cls, context: SourceContext, quote: str, kline: str) -> SinaSource:
+        """Built from `conf/source/parts/sina.yaml`: the endpoints, and the network mode's shared client."""
+        return cls(context.client(), SinaEndpoints(quote=quote, kline=kline))
 
     def daily_bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str) -> BarSet:
         """Unadjusted daily bars in [start, end]; SourceError for qfq/hfq, NoData when there are none."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from tg.data.bars import BarSet, Quote
 from tg.data.symbols import Symbol
@@ -24,3 +27,20 @@ class Source(Protocol):
     def daily_bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str) -> BarSet: ...
 
     def quote(self, symbol: Symbol) -> Quote: ...
+
+
+@dataclass
+class SourceContext:
+    """What a source's `configured(context, **node)` may use besides its config node: the project root (for
+    relative paths), the network config, and the HTTP client the remote sources share, made on first use (a chain
+    of local sources never builds one, and auto mode probes the network only when a source asks)."""
+
+    project_root: Path
+    network: Any  # tg.config.schema.NetworkConfig
+    make_client: Callable[[], Any]
+    made: Any = field(default=None, repr=False)  # the shared client once made (or given), else None
+
+    def client(self) -> Any:
+        if self.made is None:
+            self.made = self.make_client()
+        return self.made

@@ -18,7 +18,7 @@ import httpx
 from tg.config.schema import EndpointsConfig as _URLS  # the endpoint URLs live in the schema only
 from tg.data.bars import BarSet, Quote
 from tg.data.remote import CHINA_TZ, bar_count, decode_gbk, fetch, js_records, load_json, symbol_of_key, traded_price
-from tg.data.source import LOTS, WAN
+from tg.data.source import LOTS, WAN, SourceContext
 from tg.data.symbols import Symbol
 from tg.errors import NoData, SourceError
 
@@ -42,6 +42,11 @@ class TencentSource:
     def __init__(self, client: httpx.Client, endpoints: TencentEndpoints = TencentEndpoints()) -> None:
         self._client = client
         self._endpoints = endpoints
+
+    @classmethod
+    def configured(cls, context: SourceContext, quote: str, kline: str) -> TencentSource:
+        """Built from `conf/source/parts/tencent.yaml`: the endpoints, and the network mode's shared client."""
+        return cls(context.client(), TencentEndpoints(quote=quote, kline=kline))
 
     def daily_bars(self, symbol: Symbol, start: date | None, end: date | None, adjustment: str) -> BarSet:
         """Daily bars in [start, end]; NoData when there are none."""

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tg.errors import ArtifactError
+from tg.config.parts import part_class
+from tg.errors import ArtifactError, ConfigError
 from tg.models.ensemble import Ensemble
 from tg.models.manifest import (
     CURRENT,
@@ -33,10 +34,11 @@ from tg.models.manifest import (
     STAGING_PREFIX,
     current_version_dir,
     load_verified,
+    member_parts,
     required_files,
     sha256_file,
 )
-from tg.models.members.base import Member, member_class
+from tg.models.members.base import Member, quiet_openmp
 from tg.ops.atomic import atomic_write_bytes
 from tg.ops.json_safe import finite
 
@@ -148,7 +150,8 @@ def _write_version(staging: Path, ensemble: Ensemble, meta: dict[str, Any], vers
     kinds[ENSEMBLE_FILE] = "forecaster"
     (staging / META_FILE).write_text(json.dumps(finite(meta), indent=1, default=str), encoding="utf-8")
     kinds[META_FILE] = "meta"
-    missing = set(required_files(list(ensemble.members))) - set(kinds)
+    member_files = {name: list(member.files) for name, member in ensemble.members.items()}
+    missing = set(required_files(member_files)) - set(kinds)
     if missing:  # a member that writes other files than the format names: refuse to save it
         raise ArtifactError(f"model {version}: the members did not write {', '.join(sorted(missing))}")
     files = {}
@@ -162,6 +165,9 @@ def _write_version(staging: Path, ensemble: Ensemble, meta: dict[str, Any], vers
         "trained_at": meta.get("trained_at", datetime.now(UTC).isoformat(timespec="seconds")),
         "files": files,
         "members": list(ensemble.members),
+        # how to load each member again: its class (built by tg.config.parts) and the files it wrote
+        "member_targets": {name: f"{type(m).__module__}.{type(m).__name__}" for name, m in ensemble.members.items()},
+        "member_files": member_files,
         "config": meta.get("config"),
         "data_fingerprint": meta.get("data", {}).get("fingerprint"),
         "metrics": meta.get("metrics"),
@@ -177,9 +183,17 @@ def load_model(models_dir: Path) -> tuple[Ensemble, dict[str, Any], str]:
         meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
         doc = json.loads((model_dir / ENSEMBLE_FILE).read_text(encoding="utf-8"))
         members: dict[str, Member] = {}
+        parts = member_parts(manifest.raw)
+        assert parts is not None  # read_manifest refused a manifest without them
+        quiet_openmp()
         for name in doc["members"]:
             info = meta.get("training", {}).get("members", {}).get(name, {})
-            members[name] = member_class(name).load(model_dir, info)
+            try:
+                cls = part_class(parts[0][name], f"member {name}")
+            except ConfigError as exc:  # a manifest naming a class outside tg., or one this tg does not have
+                raise ArtifactError(f"model {manifest.version} cannot be loaded: {exc}") from exc
+            members[name] = cls.load(model_dir, info)  # type: ignore[attr-defined]
+            members[name].name = name
         ensemble = Ensemble.from_dict(doc, members)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ArtifactError(f"model {manifest.version} cannot be loaded: {type(exc).__name__}: {exc}") from exc

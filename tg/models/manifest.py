@@ -10,8 +10,9 @@ Layout under `models_saved/`:
 `tg health` can verify artifacts without importing numpy or torch.
 
 The format names the files a loadable model needs (`required_files`): `ensemble.json`,
-`meta.json` and every file of each member the manifest lists. A manifest without one of them is
-refused, so "intact" here means "predict can load it", not only "what is listed matches".
+`meta.json` and every file of each member the manifest lists (`member_files`, recorded at save from
+the member's class). A manifest without one of them is refused, so "intact" here means "predict can
+load it", not only "what is listed matches".
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ META_FILE = "meta.json"
 SAVE_LOCK = ".save.lock"  # held by a save; see `tg.models.artifacts`
 STAGING_PREFIX = ".tmp-"  # a save in progress, or the leftover of one that was killed
 KINDS = ("ensemble", "forecaster", "scaler", "meta")
-# The files each member writes (the member modules take their names from here).
-MEMBER_FILES: dict[str, tuple[str, ...]] = {
-    "gbm": ("gbm_classifier.txt", "gbm_regressor.txt"),
-    "linear": ("linear.json",),
-    "gru": ("gru.safetensors", "gru_scaler.json"),
+# Models saved before manifests recorded `member_targets` and `member_files` had these three members; frozen
+# (a new member is described by the manifest of the model that has it).
+LEGACY_MEMBERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "gbm": ("tg.models.members.gbm.GbmMember", ("gbm_classifier.txt", "gbm_regressor.txt")),
+    "linear": ("tg.models.members.linear.LinearMember", ("linear.json",)),
+    "gru": ("tg.models.members.gru.GruMember", ("gru.safetensors", "gru_scaler.json")),
 }
 
 
@@ -67,12 +69,30 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def required_files(members: list[str]) -> list[str]:
-    """Every file a `tg-model/1` model of these members must list in its manifest."""
+def required_files(member_files: dict[str, list[str]]) -> list[str]:
+    """Every file a `tg-model/1` model of these members ({name: its files}) must list in its manifest."""
     files = [ENSEMBLE_FILE, META_FILE]
-    for name in members:
-        files.extend(MEMBER_FILES[name])
+    for names in member_files.values():
+        files.extend(names)
     return files
+
+
+def member_parts(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]] | None:
+    """({member: class}, {member: files}) of a manifest, or None when they are missing or malformed."""
+    members = raw.get("members")
+    if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+        return None
+    targets, files = raw.get("member_targets"), raw.get("member_files")
+    if targets is None and files is None and all(m in LEGACY_MEMBERS for m in members):
+        return {m: LEGACY_MEMBERS[m][0] for m in members}, {m: list(LEGACY_MEMBERS[m][1]) for m in members}
+    if not isinstance(targets, dict) or not isinstance(files, dict) or set(targets) != set(members):
+        return None
+    if set(files) != set(members) or not all(
+        isinstance(targets[m], str) and isinstance(files[m], list) and all(isinstance(f, str) for f in files[m])
+        for m in members
+    ):
+        return None
+    return {m: targets[m] for m in members}, {m: list(files[m]) for m in members}
 
 
 def current_version_dir(models_dir: Path) -> Path | None:
@@ -125,10 +145,10 @@ def read_manifest(model_dir: Path) -> Manifest:
     if not isinstance(raw, dict) or raw.get("format") != FORMAT or not isinstance(raw.get("files"), dict):
         raise ArtifactError(f"model {model_dir.name}: manifest.json is not a {FORMAT} manifest")
     members = raw.get("members")
-    if not isinstance(members, list) or not members or not all(m in MEMBER_FILES for m in members):
+    parts = member_parts(raw)
+    if parts is None:
         raise ArtifactError(
-            f"model {model_dir.name}: manifest.json names no valid members ({members!r}; "
-            f"known: {', '.join(MEMBER_FILES)})"
+            f"model {model_dir.name}: manifest.json names no valid members ({members!r}) with their classes and files"
         )
     files = []
     for rel, meta in sorted(raw["files"].items()):
@@ -139,11 +159,11 @@ def read_manifest(model_dir: Path) -> Manifest:
             raise ArtifactError(f"model {model_dir.name}: manifest entry {rel!r} has unknown kind {kind!r}")
         files.append(ArtifactFile(rel, str(meta.get("sha256", "")), int(meta.get("size", -1)), kind))
     listed = {f.path for f in files}
-    absent = [name for name in required_files(members) if name not in listed]
+    absent = [name for name in required_files(parts[1]) if name not in listed]
     if absent:
         raise ArtifactError(
             f"model {model_dir.name}: manifest.json does not list {', '.join(absent)} "
-            f"(required by {FORMAT} for members {', '.join(members)}): partial or forged manifest"
+            f"(required by {FORMAT} for members {', '.join(parts[1])}): partial or forged manifest"
         )
     return Manifest(str(raw.get("version", model_dir.name)), str(raw.get("trained_at", "")), tuple(files), raw)
 

@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from tg.config.parts import build_part
 from tg.config.schema import ModelConfig, TrainConfig
-from tg.errors import DataError
+from tg.errors import ConfigError, DataError
 from tg.models.dataset import Samples, samples_between
 from tg.models.ensemble import Ensemble
 from tg.models.inputs import ModelInputs
 from tg.models.labels import purge_mask
-from tg.models.members.base import Member, Progress, member_class
+from tg.models.members.base import Member, Progress, quiet_openmp
 from tg.models.metrics import mean_rank_ic
 from tg.models.universe import MIN_UNIVERSE
 
@@ -69,24 +70,19 @@ def split_samples(inputs: ModelInputs, train: TrainConfig) -> dict[str, Samples]
     return out
 
 
-def build_members(model: ModelConfig, train: TrainConfig) -> dict[str, Member]:
+def build_members(model: ModelConfig) -> dict[str, Member]:
+    """Each `model.members.<name>` node built into its `_target_` class (tg.config.parts)."""
+    quiet_openmp()
     members: dict[str, Member] = {}
-    for name in model.members:
-        cls = member_class(name)
-        if name == "gbm":
-            params = {"num_leaves": model.gbm_leaves, "min_data_in_leaf": model.gbm_min_leaf}
-            members[name] = cls(seed=train.seed, rounds=model.gbm_rounds, threads=train.threads, params=params)
-        elif name == "gru":
-            members[name] = cls(
-                seed=train.seed,
-                epochs=train.epochs,
-                hidden=model.gru_hidden,
-                length=model.gru_length,
-                rows_per_epoch=train.rows_per_epoch,
-                threads=train.torch_threads,
+    for name, node in model.members.items():
+        member = build_part(node, f"model.members.{name}")
+        clash = next((other for other, built in members.items() if type(built) is type(member)), None)
+        if clash is not None:  # the class writes fixed file names: a second instance would overwrite the first
+            raise ConfigError(
+                f"configuration error: model.members.{name}: {type(member).__name__} is already member {clash!r}"
             )
-        else:
-            members[name] = cls()
+        member.name = name
+        members[name] = member
     return members
 
 
@@ -108,7 +104,7 @@ def train_ensemble(inputs: ModelInputs, model: ModelConfig, train: TrainConfig, 
     train_rows = splits["train"]
     if len(train_rows) > train.max_train_rows:
         train_rows = train_rows.subset(np.sort(rng.choice(len(train_rows), train.max_train_rows, replace=False)))
-    members = build_members(model, train)
+    members = build_members(model)
     info: dict[str, Any] = {"rows": {k: len(v) for k, v in splits.items()}, "members": {}}
     for name, member in members.items():
         began = time.perf_counter()

@@ -12,8 +12,6 @@ import numpy as np
 
 from tg.models.dataset import Samples
 
-MEMBER_NAMES = ("gbm", "linear", "gru")
-
 # progress(member, step, total): called during training so the CLI can draw a progress bar
 Progress = Callable[[str, int, int], None]
 
@@ -25,7 +23,11 @@ class MemberOutput:
 
 
 class Member(Protocol):
+    """A class under `tg.` named by a `model/members/<name>.yaml` node's `_target_`, built with the node's keys
+    as arguments (tg.config.parts); `files` are the files its `save` writes (recorded in the manifest)."""
+
     name: str
+    files: tuple[str, ...]
 
     def fit(self, train: Samples, valid: Samples, progress: Progress) -> dict[str, Any]: ...
 
@@ -44,21 +46,3 @@ def quiet_openmp() -> None:
     loads, so this runs before the member's library is imported.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def member_class(name: str) -> Any:
-    """The class implementing member `name` (imported lazily: each pulls in its own library)."""
-    quiet_openmp()
-    if name == "gbm":
-        from tg.models.members.gbm import GbmMember
-
-        return GbmMember
-    if name == "linear":
-        from tg.models.members.linear import LinearMember
-
-        return LinearMember
-    if name == "gru":
-        from tg.models.members.gru import GruMember
-
-        return GruMember
-    raise ValueError(f"unknown model member {name!r} (choose from {', '.join(MEMBER_NAMES)})")

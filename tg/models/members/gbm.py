@@ -16,24 +16,28 @@ from typing import Any
 import numpy as np
 
 from tg.models.dataset import Samples
-from tg.models.manifest import MEMBER_FILES
 from tg.models.members.base import MemberOutput, Progress
 from tg.models.metrics import mean_rank_ic
 
 PATIENCE = 50
-CLASSIFIER, REGRESSOR = MEMBER_FILES["gbm"]
+CLASSIFIER, REGRESSOR = "gbm_classifier.txt", "gbm_regressor.txt"
 
 
 class GbmMember:
+    """Built from `conf/model/members/gbm.yaml` (`model.members.gbm.*`)."""
+
     name = "gbm"
+    files = (CLASSIFIER, REGRESSOR)
 
     def __init__(
-        self, seed: int = 0, rounds: int = 400, threads: int = 2, params: dict[str, Any] | None = None
+        self, rounds: int = 400, leaves: int = 64, min_leaf: int = 1000, seed: int = 0, threads: int = 2
     ) -> None:
+        if rounds < 1 or leaves < 2 or min_leaf < 1:
+            raise ValueError("rounds >= 1, leaves >= 2 and min_leaf >= 1")
         self.seed = seed
         self.rounds = rounds
         self.threads = threads
-        self.params = params or {}
+        self.params = {"num_leaves": leaves, "min_data_in_leaf": min_leaf}
         self.classifier: Any = None
         self.regressor: Any = None
 

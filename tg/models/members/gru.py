@@ -15,14 +15,16 @@ import numpy as np
 
 from tg.models.calibration import softmax
 from tg.models.dataset import Samples, Standardizer
-from tg.models.manifest import MEMBER_FILES
 from tg.models.members.base import MemberOutput, Progress
 
-WEIGHTS, SCALER = MEMBER_FILES["gru"]
+WEIGHTS, SCALER = "gru.safetensors", "gru_scaler.json"
 
 
 class GruMember:
+    """Built from `conf/model/members/gru.yaml` (`model.members.gru.*`)."""
+
     name = "gru"
+    files = (WEIGHTS, SCALER)
 
     def __init__(
         self,
@@ -36,6 +38,8 @@ class GruMember:
         patience: int = 2,
         threads: int = 2,
     ) -> None:
+        if hidden < 4 or length < 2 or epochs < 1:
+            raise ValueError("hidden >= 4, length >= 2 and epochs >= 1")
         self.seed, self.epochs, self.hidden, self.length = seed, epochs, hidden, length
         self.batch, self.rows_per_epoch, self.lr, self.patience, self.threads = (
             batch,

@@ -12,16 +12,20 @@ import numpy as np
 from tg.errors import DataError
 from tg.models.calibration import softmax
 from tg.models.dataset import Samples, Standardizer
-from tg.models.manifest import MEMBER_FILES
 from tg.models.members.base import MemberOutput, Progress
 
-(FILE,) = MEMBER_FILES["linear"]
+FILE = "linear.json"
 
 
 class LinearMember:
+    """Built from `conf/model/members/linear.yaml` (`model.members.linear.*`)."""
+
     name = "linear"
+    files = (FILE,)
 
     def __init__(self, ridge: float = 0.01, l2: float = 1e-3) -> None:
+        if ridge < 0 or l2 <= 0:
+            raise ValueError("ridge >= 0 and l2 > 0")
         self.ridge = ridge
         self.l2 = l2
         self.scaler: Standardizer | None = None

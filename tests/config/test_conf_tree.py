@@ -11,7 +11,7 @@ from tg.config.schema import AppConfig
 from tg.config.typed import to_plain
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-SELECTORS = {("network", "mode"), ("cache", "backend"), ("deploy", "target")}  # what the option is, said once
+SELECTORS = {("network", "mode"), ("cache", "backend"), ("deploy", "_target_")}  # what the option is, said once
 
 
 def test_option_files_repeat_no_schema_default_and_no_name() -> None:
@@ -35,3 +35,4 @@ def test_a_group_is_named_by_the_option_chosen() -> None:
         assert group in NAMED_BY_CHOICE
         assert compose_container([f"{group}={option}"], CONF)[group]["name"] == option
     assert compose_container([], CONF)["model"]["name"] == "ensemble"
+    assert compose_container(["deploy=systemd"], CONF)["deploy"]["target"] == "systemd"

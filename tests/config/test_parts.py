@@ -133,10 +133,26 @@ def test_sources_are_built_from_their_nodes_in_order(project: Path) -> None:
     assert out.code == 2 and "only classes under 'tg.'" in out.stderr
 
 
-def test_no_name_chain_chooses_a_member_or_a_source() -> None:
-    """The builders name no member or source: the YAML nodes do."""
-    names = r"(gbm|linear|gru|local|tencent|sina|eastmoney|akshare)"
-    for path in ("tg/models/training.py", "tg/models/artifacts.py", "tg/data/factory.py", "tg/config/validate.py"):
+def test_the_deploy_target_is_built_from_its_node(project: Path) -> None:
+    from tg.ops.service import LocalService
+    from tg.ops.systemd_service import SystemdService
+
+    for option, cls in (("local", LocalService), ("systemd", SystemdService)):
+        loaded = load_config([f"deploy={option}"], cwd=project, environ={}, use_cache=False)
+        assert loaded.cfg.deploy.target == option
+        built = build_part({"_target_": loaded.cfg.deploy._target_}, "deploy", factory="configured", loaded=loaded)
+        assert isinstance(built, cls)
+    out = invoke("deploy", "status", "deploy._target_=subprocess.Popen")
+    assert out.code == 2 and "only classes under 'tg.'" in out.stderr
+    out = invoke("deploy", "status", "deploy._target_=tg.models.members.gbm.GbmMember")
+    assert out.code == 2 and "has no configured()" in out.stderr
+
+
+def test_no_name_chain_chooses_a_member_a_source_or_a_deploy_target() -> None:
+    """The builders name no member, source or deploy target: the YAML nodes do."""
+    names = r"(gbm|linear|gru|local|tencent|sina|eastmoney|akshare|systemd)"
+    builders = ("tg/models/training.py", "tg/models/artifacts.py", "tg/data/factory.py", "tg/commands/deploy.py")
+    for path in (*builders, "tg/config/validate.py"):
         text = (ROOT / path).read_text(encoding="utf-8")
         assert not re.search(rf"==\s*\"{names}\"", text), path
         assert not re.search(rf"\"{names}\"\s*:", text), path

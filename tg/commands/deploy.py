@@ -1,15 +1,14 @@
 """`tg deploy {start|stop|restart|status|unit}`: the server where `deploy=local|systemd` says it runs.
 
-`local` supervises a background `tg serve` of this project (pid file, output in logs/serve.out);
-`systemd` calls `systemctl` on `deploy.unit`, whose file `tg deploy unit` renders from the template
+The target is the class `deploy._target_` names (tg.config.parts): `local` (tg.ops.service) supervises a
+background `tg serve` of this project (pid file, output in logs/serve.out); `systemd` (tg.ops.systemd_service)
+calls `systemctl` on `deploy.unit`, whose file `tg deploy unit` renders from the template
 `deploy/systemd/trading-graph.service`. Every start, stop and restart is in the audit log first.
 """
 
 from __future__ import annotations
 
 import getpass
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -17,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tg.config.loader import LoadedConfig
-from tg.errors import EXIT_FAILED, EXIT_OK, GateFailed, UsageError
+from tg.config.parts import build_part
+from tg.errors import EXIT_FAILED, EXIT_OK, UsageError
 from tg.ops.audit import AuditLog
 
 ACTIONS = ("start", "stop", "restart", "status", "unit")
@@ -45,34 +45,17 @@ class DeployResult:
         return f"tg deploy {self.action} ({self.target}): {self.data.get('detail', '')}"
 
 
-def local_service(loaded: LoadedConfig, overrides: list[str] | None = None) -> Any:
-    """The background `tg serve` of this project, started with the same overrides."""
-    from tg.ops.service import LocalService
-
-    cfg, serve = loaded.cfg.deploy, loaded.cfg.serve
-    host = "127.0.0.1" if serve.host in ("0.0.0.0", "::") else serve.host
-    return LocalService(
-        loaded.root,
-        loaded.path("cache") / cfg.pid_file,
-        loaded.path("logs") / cfg.out_file,
-        f"http://{host}:{serve.port}",
-        overrides=overrides,
-        start_timeout_s=cfg.start_timeout_s,
-        stop_timeout_s=cfg.stop_timeout_s,
-    )
-
-
 def run_deploy(loaded: LoadedConfig, action: str, overrides: list[str] | None = None) -> DeployResult:
     if action not in ACTIONS:
         raise UsageError(f"tg deploy {action!r}: choose one of {', '.join(ACTIONS)}")
     target = loaded.cfg.deploy.target
     if action == "unit":
         return DeployResult(action, target, {"unit": render_unit(loaded)})
+    service = build_part(
+        {"_target_": loaded.cfg.deploy._target_}, "deploy", factory="configured", loaded=loaded, overrides=overrides
+    )
     if action != "status" and loaded.cfg.audit.enabled:
         AuditLog(loaded.path("audit") / loaded.cfg.audit.file).append(f"deploy.{action}", {"target": target})
-    if target == "systemd":
-        return DeployResult(action, target, _systemctl(loaded.cfg.deploy.unit, action))
-    service = local_service(loaded, overrides)
     if action == "restart":
         service.stop()
         status = service.start()
@@ -104,14 +87,3 @@ def _template() -> str:
     if checkout.is_file():
         return checkout.read_text(encoding="utf-8")
     return resources.files("tg").joinpath("deploy", TEMPLATE).read_text(encoding="utf-8")
-
-
-def _systemctl(unit: str, action: str) -> dict[str, Any]:
-    if shutil.which("systemctl") is None:
-        raise GateFailed("deploy=systemd needs systemctl, which this machine does not have: use deploy=local")
-    verb = "is-active" if action == "status" else action
-    proc = subprocess.run(["systemctl", verb, unit], capture_output=True, text=True, timeout=60, check=False)
-    detail = (proc.stdout + proc.stderr).strip() or f"systemctl {verb} {unit}: exit {proc.returncode}"
-    if action != "status" and proc.returncode != 0:
-        raise GateFailed(f"systemctl {verb} {unit} failed: {detail.splitlines()[-1]}")
-    return {"running": proc.returncode == 0 if action == "status" else action != "stop", "detail": detail}

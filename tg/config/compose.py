@@ -46,13 +46,14 @@ CHOSEN_AS_GROUP = {"model.members": "model/members"}
 def _refuse_value_for_group(overrides: list[str]) -> None:
     for override in overrides:
         key, _, value = override.partition("=")
-        group = CHOSEN_AS_GROUP.get(key.lstrip("+~"))
+        key = key.lstrip("+~")
+        group = CHOSEN_AS_GROUP.get(key)
         if group and value.startswith("["):
-            raise ConfigError(f"configuration error: {key.lstrip('+~')}: members are chosen as a group: {group}={value}")
+            raise ConfigError(f"configuration error: {key}: members are chosen as a group: {group}={value}")
 
 
 # config groups whose `name` is the option chosen (`model=fast` → model.name "fast"), set here from Hydra's choice
-NAMED_BY_CHOICE = ("model", "profile", "source")
+NAMED_BY_CHOICE = {"model": "name", "profile": "name", "source": "name", "deploy": "target"}
 
 
 def compose_container(overrides: list[str], conf_dir: Path | None = None, resolve: bool = True) -> dict[str, Any]:
@@ -84,9 +85,9 @@ def compose_container(overrides: list[str], conf_dir: Path | None = None, resolv
             del cfg["hydra"]
         container = OmegaConf.to_container(cfg, resolve=resolve, enum_to_str=True)
         assert isinstance(container, dict) and isinstance(choices, dict)
-        for group in NAMED_BY_CHOICE:  # the option files do not repeat their own names
+        for group, key in NAMED_BY_CHOICE.items():  # the option files do not repeat their own names
             if isinstance(container.get(group), dict) and choices.get(group):
-                container[group]["name"] = choices[group]
+                container[group][key] = choices[group]
     except (HydraException, OmegaConfBaseException, YAMLError, OSError, ValueError) as exc:
         raise ConfigError(describe(exc, directory, overrides)) from exc
     finally:

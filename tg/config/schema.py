@@ -91,7 +91,10 @@ class ServeConfig:
 class DeployConfig:
     """Where `tg serve` runs for `tg deploy` and `invoke deploy` (`deploy=local|systemd`)."""
 
-    target: str = "local"  # local | systemd
+    # the option chosen (deploy=local|systemd), set from Hydra's choice
+    target: str = "local"
+    # the class that starts, stops and reports the server (`configured(loaded, overrides)`), built by tg.config.parts
+    _target_: str = ""
     # local: the pid file of the background tg serve (under paths.cache) and its output (under paths.logs)
     pid_file: str = "tg-serve.pid"
     out_file: str = "serve.out"

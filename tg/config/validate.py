@@ -65,7 +65,7 @@ def validate(cfg: AppConfig) -> None:
         "needs 0 <= unhealthy_below <= degraded_below <= 1",
     )
     dp = cfg.deploy
-    need(dp.target in ("local", "systemd"), "deploy.target", "must be local or systemd")
+    need(bool(dp._target_), "deploy._target_", "must name the class that runs the server (conf/deploy/*.yaml)")
     for key in ("start_timeout_s", "stop_timeout_s", "ready_timeout_s"):
         need(getattr(dp, key) > 0, f"deploy.{key}", "must be > 0")
     need(

@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tg.errors import GateFailed
 
@@ -55,6 +56,21 @@ class LocalService:
         self.env = env
         self.start_timeout_s = start_timeout_s
         self.stop_timeout_s = stop_timeout_s
+
+    @classmethod
+    def configured(cls, loaded: Any, overrides: list[str] | None = None) -> LocalService:
+        """Built from `conf/deploy/local.yaml`: the background `tg serve` of this project, with the same overrides."""
+        cfg, serve = loaded.cfg.deploy, loaded.cfg.serve
+        host = "127.0.0.1" if serve.host in ("0.0.0.0", "::") else serve.host
+        return cls(
+            loaded.root,
+            loaded.path("cache") / cfg.pid_file,
+            loaded.path("logs") / cfg.out_file,
+            f"http://{host}:{serve.port}",
+            overrides=overrides,
+            start_timeout_s=cfg.start_timeout_s,
+            stop_timeout_s=cfg.stop_timeout_s,
+        )
 
     def pid(self) -> int | None:
         """The pid of the running `tg serve`, or None (a stale pid file is removed)."""

@@ -91,8 +91,8 @@ def typecheck(c: Context) -> None:
 @task
 def lint(c: Context) -> None:
     """ruff lint and format check."""
-    c.run(f"{PY} -m ruff check tg tests scripts benchmarks tasks.py")
-    c.run(f"{PY} -m ruff format --check tg tests scripts benchmarks tasks.py")
+    c.run(f"{PY} -m ruff check tg tests scripts benchmarks tasks.py hydra_plugins")
+    c.run(f"{PY} -m ruff format --check tg tests scripts benchmarks tasks.py hydra_plugins")
 
 
 @task
@@ -103,8 +103,8 @@ def test(c: Context) -> None:
 
 @task
 def bench(c: Context) -> None:
-    """Startup, data, model, server and snapshot benchmarks (quality.py is separate: ~10 minutes)."""
-    for script in ("startup", "data", "models", "serve", "snapshot"):
+    """Startup, data, model, server, snapshot and sweep benchmarks (quality.py is separate: ~10 minutes)."""
+    for script in ("startup", "data", "models", "serve", "snapshot", "sweep"):
         c.run(f"{PY} benchmarks/{script}.py")
 
 

@@ -26,6 +26,8 @@ def test_wheel_ships_conf_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert "tg/conf/config.yaml" in names and "tg/conf/profile/strict.yaml" in names
+        # the tg_ray Hydra launcher, where Hydra's plugin discovery looks (a namespace package: no __init__.py)
+        assert "hydra_plugins/tg_ray_launcher/tg_ray_launcher.py" in names and "hydra_plugins/__init__.py" not in names
         archive.extractall(site)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -305,6 +306,49 @@ def evaluate(
 
     loaded = _load(overrides, command="evaluate", creates_dirs=True, records=True)
     _emit(run_evaluate(loaded, model_dir, show_progress=sys.stderr.isatty()), as_json)
+
+
+class SweptCommand(StrEnum):
+    train = "train"
+    evaluate = "evaluate"
+
+
+class SweepLauncher(StrEnum):
+    basic = "basic"
+    joblib = "joblib"
+    ray = "ray"
+
+
+@app.command()
+@_mapped
+def sweep(
+    command: Annotated[SweptCommand, typer.Argument(help="train | evaluate")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="Hydra overrides and sweeps: train.seed=0,1,2 model=ensemble,fast", show_default=False),
+    ] = None,
+    as_json: JsonFlag = False,
+    launcher: Annotated[
+        SweepLauncher | None,
+        typer.Option("--launcher", help="basic (one job after another), joblib (local processes), ray (Ray tasks)"),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="join this Ray cluster (auto, HOST:PORT); implies --launcher ray")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="compose and validate every job, run none")] = False,
+) -> None:
+    """Run `tg train` / `tg evaluate` once per point of a Hydra sweep; exit 1 if a job failed."""
+    from functools import partial
+
+    from tg.commands.evaluate import run_evaluate
+    from tg.commands.sweep import run_sweep, shared_overrides
+    from tg.commands.train import run_train
+
+    loaded = _load(shared_overrides(overrides or []), command="sweep", creates_dirs=True)
+    # each job runs what the command itself runs
+    jobs: dict[str, Callable[..., Any]] = {"train": run_train, "evaluate": partial(run_evaluate, model_dir=None)}
+    name = launcher.value if launcher else None
+    _done(run_sweep(loaded, command.value, jobs[command.value], overrides or [], name, address, dry_run), as_json)
 
 
 @app.command()

@@ -110,3 +110,15 @@ def test_cross_sectional_rank_spans_minus_one_to_one_with_ties_and_nan() -> None
     wide = cross_sectional_rank(np.random.default_rng(0).normal(size=(50, 7)))
     assert wide.min() == -1.0 and wide.max() == 1.0
     np.testing.assert_allclose(np.sort(wide, axis=0), np.sort(wide, axis=0)[:, :1].repeat(7, axis=1))
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 7])
+def test_chunked_build_is_the_same_bytes_as_one_pass(panel, features, monkeypatch: pytest.MonkeyPatch, chunk) -> None:
+    """Symbols in chunks (here threads: no Ray in this process) give exactly the one-pass feature set."""
+    import tg.models.features as module
+
+    assert len(panel.symbols) <= module.CHUNK_SYMBOLS  # `features` is the one-pass build
+    monkeypatch.setattr(module, "CHUNK_SYMBOLS", chunk)
+    chunked = compute_features(panel)
+    assert chunked.names == features.names and chunked.values.dtype == np.float32
+    assert chunked.values.tobytes() == features.values.tobytes()

@@ -98,7 +98,7 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
     from tg.models.artifacts import load_model
     from tg.models.inputs import build_inputs
     from tg.models.panel import load_panel
-    from tg.models.universe import configured_data_dir, parse_day, resolve_universe, trained_data_dir
+    from tg.models.universe import configured_data_dir, data_universe, parse_day, trained_data_dir
 
     models = Path(model_dir) if model_dir else loaded.path("models")
     with refusals_audited(loaded):
@@ -106,7 +106,7 @@ def _model_subject(loaded: LoadedConfig, model_dir: str | None, start: np.dateti
     root = configured_data_dir(loaded.cfg.data.root, loaded.root) or trained_data_dir(meta)
     panel = load_panel(
         root,
-        resolve_universe(root, loaded.cfg.data.universe),
+        data_universe(root, loaded.cfg.data),
         parse_day(loaded.cfg.data.start),
         parse_day(loaded.cfg.data.end),
         extension=extension_of(loaded, root),
@@ -143,7 +143,7 @@ def _walk_forward_subject(
     from tg.models.inputs import build_inputs
     from tg.models.labels import class_shares_until
     from tg.models.panel import load_panel
-    from tg.models.universe import data_root, parse_day, resolve_universe
+    from tg.models.universe import data_root, data_universe, parse_day
     from tg.models.walk_forward import walk_forward
     from tg.render.progress import training_progress
 
@@ -151,7 +151,7 @@ def _walk_forward_subject(
     root = data_root(cfg.data.root, loaded.root)
     panel = load_panel(
         root,
-        resolve_universe(root, cfg.data.universe),
+        data_universe(root, cfg.data),
         parse_day(cfg.data.start),
         parse_day(cfg.data.end),
         extension=extension_of(loaded, root),

@@ -18,7 +18,7 @@ from tg import __version__
 from tg.config.loader import LoadedConfig
 from tg.config.typed import to_plain
 from tg.errors import ArtifactError, TgError
-from tg.models.universe import data_root, parse_day, resolve_universe
+from tg.models.universe import data_root, data_universe, parse_day
 from tg.ops.audit import AuditLog
 from tg.render.progress import training_progress
 from tg.render.scorer_table import scorer_table
@@ -95,7 +95,7 @@ def _train(loaded: LoadedConfig, show_progress: bool, began: float) -> TrainResu
     root = data_root(cfg.data.root, loaded.root)
     panel = load_panel(
         root,
-        resolve_universe(root, cfg.data.universe),
+        data_universe(root, cfg.data),
         parse_day(cfg.data.start),
         parse_day(cfg.data.end),
         extension=extension_of(loaded, root),

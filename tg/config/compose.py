@@ -56,6 +56,13 @@ def _refuse_value_for_group(overrides: list[str]) -> None:
 NAMED_BY_CHOICE = {"model": "name", "profile": "name", "source": "name", "deploy": "target"}
 
 
+def name_by_choice(container: dict[Any, Any], choices: Any) -> None:
+    """Set each NAMED_BY_CHOICE key from the option Hydra chose (the option files do not repeat their names)."""
+    for group, key in NAMED_BY_CHOICE.items():
+        if isinstance(container.get(group), dict) and choices.get(group):
+            container[group][key] = choices[group]
+
+
 def compose_container(overrides: list[str], conf_dir: Path | None = None, resolve: bool = True) -> dict[str, Any]:
     """Compose `config.yaml` with `overrides`; return the plain container (enums as str)."""
     from hydra import compose, initialize_config_dir
@@ -85,9 +92,7 @@ def compose_container(overrides: list[str], conf_dir: Path | None = None, resolv
             del cfg["hydra"]
         container = OmegaConf.to_container(cfg, resolve=resolve, enum_to_str=True)
         assert isinstance(container, dict) and isinstance(choices, dict)
-        for group, key in NAMED_BY_CHOICE.items():  # the option files do not repeat their own names
-            if isinstance(container.get(group), dict) and choices.get(group):
-                container[group][key] = choices[group]
+        name_by_choice(container, choices)
     except (HydraException, OmegaConfBaseException, YAMLError, OSError, ValueError) as exc:
         raise ConfigError(describe(exc, directory, overrides)) from exc
     finally:

@@ -92,6 +92,15 @@ def load_config(
     return LoadedConfig(cfg, container, conf, here, cache_hit=False)
 
 
+def loaded_from_container(container: dict[str, Any], conf_dir: Path, cwd: Path) -> LoadedConfig:
+    """A container Hydra composed elsewhere (one job of `tg sweep`'s multirun), checked, typed and validated as
+    `load_config` does; `cwd` is the project root its relative paths are resolved against."""
+    check_targets(container)
+    cfg = _typed(container)
+    validate(cfg)
+    return LoadedConfig(cfg, container, conf_dir, cwd, cache_hit=False)
+
+
 def _typed(container: dict[str, Any]) -> AppConfig:
     try:
         return build(AppConfig, container)

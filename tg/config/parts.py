@@ -74,6 +74,4 @@ def check_arguments(make: Any, arguments: Mapping[str, Any], where: str, name: s
             raise ConfigError(f"configuration error: {where}.{key}: not an argument of {name} (known: {known})")
         expected = _SCALARS.get(getattr(hints.get(key), "__name__", ""))
         if expected and (not isinstance(value, expected) or (bool not in expected and isinstance(value, bool))):
-            raise ConfigError(
-                f"configuration error: {where}.{key}: {value!r} is not a {hints[key].__name__} ({name})"
-            )
+            raise ConfigError(f"configuration error: {where}.{key}: {value!r} is not a {hints[key].__name__} ({name})")

@@ -26,6 +26,7 @@ RANGE_WINDOWS = (20, 60)
 CORR_WINDOWS = (10, 20)
 EXCESS_WINDOWS = (5, 20, 60)
 MIN_FRACTION = 0.75  # share of a window's days that must be present (suspensions leave gaps)
+CHUNK_SYMBOLS = 256  # symbols computed together (see compute_features)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,30 @@ class FeatureSet:
 
 
 def compute_features(panel: Panel) -> FeatureSet:
-    """The feature set of every symbol and date of `panel` (see the module docstring)."""
+    """The feature set of every symbol and date of `panel` (see the module docstring).
+
+    Every feature of a symbol depends on its own bars and the benchmark only, so the symbols are computed in
+    chunks of CHUNK_SYMBOLS (`tg.sweep.parallel.map_chunks`: Ray tasks inside a Ray job, else threads, else
+    serial) and written into one array: the same bytes as one pass over all of them, with the float64
+    intermediates (~60 (N, T) columns) of one chunk alive at a time instead of the whole universe's.
+    """
+    from tg.sweep.parallel import chunk_bounds, map_chunks
+
+    bounds = chunk_bounds(len(panel.symbols), CHUNK_SYMBOLS)
+    if len(bounds) <= 1:
+        return _features(panel)
+    out: np.ndarray | None = None
+    names: list[str] = []
+    for rows, chunk in zip(bounds, map_chunks(_features, [panel.rows(rows) for rows in bounds]), strict=True):
+        if out is None:
+            names = chunk.names
+            out = np.empty((len(panel.symbols), len(panel.dates), len(names)), dtype=np.float32)
+        out[rows] = chunk.values
+    assert out is not None
+    return FeatureSet(names, out)
+
+
+def _features(panel: Panel) -> FeatureSet:
     with np.errstate(divide="ignore", invalid="ignore"):
         columns = _columns(panel)
     names = list(columns)

@@ -9,7 +9,7 @@ stored), which keeps returns continuous across dividends and splits; `factor` re
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -59,6 +59,12 @@ class Panel:
     def listed(self) -> np.ndarray:
         """(N, T) true while the symbol still has a bar on this date or later (false after delisting)."""
         return np.flip(np.maximum.accumulate(np.flip(self.tradable, axis=1), axis=1), axis=1)
+
+    def rows(self, rows: slice) -> Panel:
+        """The symbols `rows` of the panel (views of its arrays), on the same dates with the same benchmark."""
+        return replace(
+            self, symbols=self.symbols[rows], **{name: getattr(self, name)[rows] for name in (*FIELDS, "tradable")}
+        )
 
     def index_of(self, symbol: str) -> int:
         """Row of `symbol` (any accepted spelling); `DataError` if the panel does not hold it."""

@@ -31,6 +31,7 @@ from tg.ops.metrics import OPERATIONS, TgMetrics, counted
 from tg.ops.recovery import RecoveryMetrics
 from tg.server.model_watch import ModelWatch
 from tg.server.readiness import ConfigWatch, Readiness, check_model, readiness
+from tg.server.shared_answers import SharedAnswers
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class ServerState:
         # the predictor keeps caches that are not thread-safe: one thread runs every prediction
         self.predict_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-predict")
         self._answers_lock = threading.Lock()
+        self.shared = SharedAnswers.configured(loaded)  # cache=redis: answers other replicas computed
         self._ready: Readiness | None = None
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
@@ -155,10 +157,13 @@ class ServerState:
             return cached
         canonical = parse_symbol(symbol).canonical  # a bad spelling is a usage error, never stale
         day = parse_date(as_of, "as_of")
-        self.metrics.cache_lookup("predictions", hit=False)
         began = time.perf_counter()
         self.watch.refresh()
         generation, predictor = self.watch.generation, self.watch.predictor
+        shared = self._shared_answer(predictor, canonical, as_of, generation, began)
+        if shared is not None:
+            return shared
+        self.metrics.cache_lookup("predictions", hit=False)
         try:
             if predictor is None:
                 inspection = self.watch.inspection
@@ -185,7 +190,23 @@ class ServerState:
                 self._answers = {k: v for k, v in self._answers.items() if v[0] >= now}
             cached_body = strict_json({**answer.data, "cached": True, "stale": False})
             self._answers[(canonical, as_of)] = (time.monotonic() + ttl, generation, cached_body)
+            if self.shared is not None:
+                self.shared.put(predictor.version, canonical, as_of, cached_body)
         return strict_json({**answer.data, "cached": False, "stale": False})
+
+    def _shared_answer(
+        self, predictor: Any, canonical: str, as_of: str | None, generation: int, began: float
+    ) -> bytes | None:
+        """The answer another replica computed with the same model version (cache=redis), kept here too."""
+        if self.shared is None or predictor is None:
+            return None
+        body = self.shared.get(predictor.version, canonical, as_of)
+        if body is None:
+            return None
+        self._prediction_hits.inc()
+        self._answers[(canonical, as_of)] = (time.monotonic() + self.shared.ttl_s, generation, body)
+        self.metrics.prediction_latency.observe(time.perf_counter() - began)
+        return body
 
     def _remember(self, key: tuple[str, str | None], answer: dict[str, Any]) -> None:
         """Keep the last good answer per symbol for the stale fallback."""

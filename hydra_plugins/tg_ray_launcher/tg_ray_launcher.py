@@ -98,12 +98,19 @@ def _wait(ray: Any, refs: list[Any]) -> None:
 
 
 def _returned(ray: Any, ref: Any, sweep_config: DictConfig) -> JobReturn:
-    """The job's `JobReturn`; a job Ray could not run (its worker died, it was cancelled) is a failed one, as
-    `run_job` reports a task that raised."""
+    """The job's `JobReturn`; a job Ray could not run (its worker died, its function could not be imported there)
+    is a failed row, as tg's task function reports a job that raised."""
     try:
         returned = ray.get(ref)
     except ray.exceptions.RayError as exc:
+        # a COMPLETED return holding tg's failed row: Hydra's sweepers raise on a FAILED one, which would end the
+        # whole sweep and lose the other jobs' results
+        from tg.sweep.results import failed_row
+
         overrides = list(sweep_config.hydra.overrides.task)
-        return JobReturn(overrides=overrides, hydra_cfg=sweep_config, status=JobStatus.FAILED, _return_value=exc)
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        error = f"{type(exc).__name__}: {lines[-1] if lines else 'Ray could not run the job'}"
+        row = failed_row(int(sweep_config.hydra.job.num), overrides, error)
+        return JobReturn(overrides=overrides, hydra_cfg=sweep_config, status=JobStatus.COMPLETED, _return_value=row)
     assert isinstance(returned, JobReturn)
     return returned

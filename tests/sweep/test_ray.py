@@ -44,6 +44,10 @@ def test_private_ray_listens_on_loopback_runs_the_grid_and_leaves_no_process(
     panel = load_panel(embedded_root())
     one_pass = features.compute_features(panel).values.tobytes()
     before = {process.pid for process in psutil.Process().children(recursive=True)}  # e.g. joblib's idle workers
+    # an old checkout's `tg/` in the directory the sweep starts from: Ray's workers used to import it (the cwd
+    # comes first on their sys.path) and every job failed with "No module named 'tg.sweep'"
+    (project / "tg").mkdir()
+    (project / "tg" / "__init__.py").write_text("", encoding="utf-8")
     with ray_session(num_cpus=2) as ray:
         assert gcs_host(ray) == "127.0.0.1"
         result = sweep(project, [*CHEAP, *GRID], "ray")  # the launcher joins the session this process has

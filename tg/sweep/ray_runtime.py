@@ -61,15 +61,23 @@ def _private(num_cpus: int | None, runtime_env: dict[str, Any] | None, scratch: 
     os.environ.update(PRIVATE_ENV)
     import ray
 
-    ray.init(
-        num_cpus=num_cpus,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        _temp_dir=str(scratch),  # its session files and logs go with it (Ray's default /tmp/ray keeps every one)
-        configure_logging=False,
-        log_to_driver=False,
-        runtime_env=runtime_env,
-    )
+    # Ray puts the driver's working directory first on its workers' sys.path (and makes it their cwd): started
+    # from a directory holding another `tg/` (an old checkout), the workers imported that one. The private Ray
+    # starts from its scratch directory instead; jobs take every path from their config, not from the cwd.
+    here = os.getcwd()
+    os.chdir(str(scratch))
+    try:
+        ray.init(
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            _temp_dir=str(scratch),  # its session files and logs go with it (Ray's default /tmp/ray keeps them all)
+            configure_logging=False,
+            log_to_driver=False,
+            runtime_env=runtime_env,
+        )
+    finally:
+        os.chdir(here)
     gcs = gcs_host(ray)
     if not ipaddress.ip_address(gcs).is_loopback:  # Ray was imported earlier in this process, clusters enabled
         ray.shutdown()

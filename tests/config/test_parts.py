@@ -64,14 +64,17 @@ def test_a_bad_member_node_is_one_config_line(project: Path, override: str, mess
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
 
 
-def test_a_member_added_through_yaml_trains_saves_and_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's worked example: a member is a node of conf/model/members/; its name is the file's key."""
+def with_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, node: str) -> None:
+    """A copy of the shipped conf tree, used by tg, with one more member file `model/members/ridge.yaml`."""
     conf = tmp_path / "conf"
     shutil.copytree(config_dir(), conf)
-    (conf / "model" / "members" / "ridge.yaml").write_text(
-        "ridge:\n  _target_: tg.models.members.linear.LinearMember\n  ridge: 1.0\n", encoding="utf-8"
-    )
+    (conf / "model" / "members" / "ridge.yaml").write_text(node, encoding="utf-8")
     monkeypatch.setenv("TG_CONFIG_DIR", str(conf))
+
+
+def test_a_member_added_through_yaml_trains_saves_and_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's worked example: a member is a node of conf/model/members/; its name is the file's key."""
+    with_member(tmp_path, monkeypatch, "ridge:\n  _target_: tg.models.members.linear.LinearMember\n  ridge: 1.0\n")
     project = tmp_path / "project"
     project.mkdir()
     loaded = load_config([*TINY, "model/members=[gbm,ridge]"], cwd=project, environ={}, use_cache=False)
@@ -85,12 +88,7 @@ def test_a_member_added_through_yaml_trains_saves_and_loads(tmp_path: Path, monk
 
 
 def test_two_members_of_one_class_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    conf = tmp_path / "conf"
-    shutil.copytree(config_dir(), conf)
-    (conf / "model" / "members" / "ridge.yaml").write_text(
-        "ridge:\n  _target_: tg.models.members.linear.LinearMember\n", encoding="utf-8"
-    )
-    monkeypatch.setenv("TG_CONFIG_DIR", str(conf))
+    with_member(tmp_path, monkeypatch, "ridge:\n  _target_: tg.models.members.linear.LinearMember\n")
     from tg.models.training import build_members
 
     cfg = load_config(["model/members=[linear,ridge]"], cwd=tmp_path, environ={}, use_cache=False).cfg

@@ -79,22 +79,19 @@ def load_config(
         if cached is not None:
             return LoadedConfig(cached[0], cached[1], conf, here, cache_hit=True)
     try:
-        container = compose_container(overrides, conf)
-        check_targets(container)
-        cfg = _typed(container)
-        validate(cfg)
+        loaded = loaded_from_container(compose_container(overrides, conf), conf, here)
     except ConfigError as exc:
         if cli and _composes_without(cli, conf, here, env):
             raise ConfigError(str(exc), from_command_line=True) from exc
         raise
     if cache_file is not None:
-        _write_cache(cache_file, container, env_secrets(here, env))
-    return LoadedConfig(cfg, container, conf, here, cache_hit=False)
+        _write_cache(cache_file, loaded.container, env_secrets(here, env))
+    return loaded
 
 
 def loaded_from_container(container: dict[str, Any], conf_dir: Path, cwd: Path) -> LoadedConfig:
-    """A container Hydra composed elsewhere (one job of `tg sweep`'s multirun), checked, typed and validated as
-    `load_config` does; `cwd` is the project root its relative paths are resolved against."""
+    """A composed container (by `load_config`, or by Hydra for one job of `tg sweep`'s multirun): targets checked,
+    typed and validated; `cwd` is the project root its relative paths are resolved against."""
     check_targets(container)
     cfg = _typed(container)
     validate(cfg)

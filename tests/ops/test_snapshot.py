@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ import pytest
 
 from tg.errors import ArtifactError, TgError, UsageError
 from tg.ops.snapshot import Limits, create, default_tag
-from tg.ops.snapshot_read import list_snapshots, prune, verify
+from tg.ops.snapshot_read import list_snapshots, prune, read_archive, verify
 from tg.ops.snapshot_restore import pending_restore, plan_restore, recover, restore
 
 ENV = (
@@ -492,6 +493,23 @@ def test_hostile_archives_are_refused_by_verify_and_restore_before_anything_is_w
         restore(archive, {"conf": root / "conf"}, root, backups)
     assert (listing(root), listing(backups)) == before  # no pre-restore snapshot either
     assert not list(root.glob(".tg-restore-*")) and pending_restore(root) is None
+    assert not inflating()  # the inflating thread stopped with the refusal
+
+
+def inflating() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name == "tg-snapshot-inflate"]
+
+
+def test_a_read_stopped_early_stops_the_inflating_thread(tmp_path: Path) -> None:
+    """A manifest-only read (`tg snapshot list` without verify) of an archive bigger than the pieces the thread
+    inflates ahead: the thread is stopped and joined, not left blocked on a full queue."""
+    (tmp_path / "data").mkdir()
+    for n in range(8):
+        (tmp_path / "data" / f"{n}.bin").write_bytes(os.urandom(1 << 20))
+    info = create(tmp_path / "backups", {"data": tmp_path / "data"}, tag="big")
+    assert read_archive(info.path, manifest_only=True).tag == "big"
+    assert not inflating()
+    assert verify(info.path).tag == "big" and not inflating()
 
 
 def test_limits_on_members_and_bytes(tmp_path: Path) -> None:

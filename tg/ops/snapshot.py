@@ -208,13 +208,13 @@ def locked(snapshot_dir: Path) -> Iterator[None]:
 # --- reading parts ---------------------------------------------------------------------------------
 
 
-def walk_part(root: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
+def walk_part(root: Path | str, prefix: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
     """Every non-directory entry under `root` as (relative POSIX path, entry), sorted; links are not followed."""
     with os.scandir(root) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            yield from walk_part(Path(entry.path), f"{prefix}{entry.name}/")
+            yield from walk_part(entry.path, f"{prefix}{entry.name}/")
         else:
             yield f"{prefix}{entry.name}", entry
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import re
 import tarfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,27 +84,68 @@ class _Header:
 
 
 class _Gunzip:
-    """The decompressed bytes of a single-member gzip file, read in 1 MiB chunks (`gzip.GzipFile` reads 8 KiB at
-    a time through three layers: a third of verify's time on small files). zlib checks the CRC and length."""
+    """The decompressed bytes of a single-member gzip file. A thread inflates 256 KiB at a time ahead of the
+    reader (zlib releases the GIL while it inflates), so the reader's parsing, hashing and writing overlap the
+    inflating, as `tar xzf` overlaps its gzip process: on the embedded data staging a restore took 34 ms against
+    41 ms inflating in the reading thread (64 KiB pieces: 37 ms, the hand-overs add up; 1 MiB: less overlap).
+    `gzip.GzipFile` is not used: it reads 8 KiB at a time through three layers, a third of verify's time on small
+    files. zlib checks the CRC and length."""
+
+    PIECE = 1 << 18
+    AHEAD = 4  # pieces inflated ahead of the reader at most (1 MiB in memory)
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.buffer = b""
         self.offset = 0
+        self.eof = False
+        self.stopped = threading.Event()
+        self.pieces: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=self.AHEAD)
+        self.thread = threading.Thread(target=self._inflate, name="tg-snapshot-inflate", daemon=True)
+        self.thread.start()
+
+    def _put(self, item: bytes | BaseException | None) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.pieces.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _inflate(self) -> None:
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            while not inflate.eof:
+                compressed = inflate.unconsumed_tail or self.raw.read(CHUNK)
+                if not compressed:
+                    raise EOFError("the compressed stream ends early")
+                if not self._put(inflate.decompress(compressed, self.PIECE)):
+                    return
+            if inflate.unused_data or self.raw.read(1):
+                raise _Refused("unexpected data after the end of the gzip stream")
+            self._put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
+            self._put(exc)
 
     def read(self, size: int) -> bytes:
-        while len(self.buffer) - self.offset < size and not self.inflate.eof:
-            compressed = self.inflate.unconsumed_tail or self.raw.read(CHUNK)
-            if not compressed:
-                raise EOFError("the compressed stream ends early")
-            more = self.inflate.decompress(compressed, CHUNK)
-            self.buffer, self.offset = self.buffer[self.offset :] + more, 0
-            if self.inflate.eof and (self.inflate.unused_data or self.raw.read(1)):
-                raise _Refused("unexpected data after the end of the gzip stream")
+        while len(self.buffer) - self.offset < size and not self.eof:
+            piece = self.pieces.get()
+            if piece is None:
+                self.eof = True
+            elif isinstance(piece, BaseException):
+                self.eof = True
+                raise piece
+            else:
+                self.buffer, self.offset = self.buffer[self.offset :] + piece, 0
         data = self.buffer[self.offset : self.offset + size]
         self.offset += len(data)
         return data
+
+    def close(self) -> None:
+        """Stop the inflating thread (a reader that stops early: a refused member, a manifest-only read)."""
+        self.stopped.set()
+        self.thread.join()
 
 
 class _Stream:
@@ -357,8 +400,9 @@ def read_archive(
     except OSError as exc:
         raise ArtifactError(f"snapshot {archive} cannot be read: {exc.strerror or exc}") from exc
     with raw:
+        gunzip = _Gunzip(raw)
         try:
-            return _read(_Stream(_Gunzip(raw)), archive, limits, sink, manifest_only)
+            return _read(_Stream(gunzip), archive, limits, sink, manifest_only)
         except _Refused as exc:
             raise ArtifactError(f"snapshot {archive.name} refused: {exc}") from None
         except (EOFError, zlib.error, tarfile.HeaderError) as exc:  # type: ignore[misc]  # zlib_ng.pyi: `error: Exception`
@@ -367,6 +411,8 @@ def read_archive(
             ) from exc
         except OSError as exc:  # reading the archive failed
             raise ArtifactError(f"snapshot {archive.name} cannot be read: {exc.strerror or exc}") from exc
+        finally:
+            gunzip.close()
 
 
 def verify(archive: Path, limits: Limits = DEFAULT_LIMITS) -> SnapshotManifest:

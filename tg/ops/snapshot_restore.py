@@ -2,7 +2,7 @@
 never a mix, even after a kill at any point (DESIGN §8).
 
 1. `read_archive` streams the archive once into `<project_root>/.tg-restore-<id>/staged/<part>`
-   (`tg.ops.restore_staging`: a writer thread creates the files, unchanged live files are hard-linked): every
+   (`tg.ops.restore_staging`: files written as they are verified, unchanged live files hard-linked): every
    header is checked (paths, types, limits, manifest) before its bytes are written, each member's sha256 is
    checked, and any problem removes the restore directory before anything live has changed (a separate `verify`
    pass first would decompress and hash the whole archive twice). One `sync()` makes the staged tree durable.
@@ -81,33 +81,35 @@ class RestorePlan:
         return asdict(self)
 
 
-def _live_files(name: str, live: Path, archived: dict[str, Member]) -> dict[str, Path]:
+def _live_files(name: str, live: Path, archived: dict[str, Member]) -> dict[str, str]:
     try:
         mode = os.lstat(live).st_mode
     except FileNotFoundError:
         return {}
-    if stat.S_ISDIR(mode):
-        return {f"{name}/{rel}": Path(entry.path) for rel, entry in walk_part(live) if not transient(entry.name)}
+    if stat.S_ISDIR(mode):  # strings, not Paths: building 181 Path objects was most of a restore's diff
+        return {f"{name}/{rel}": entry.path for rel, entry in walk_part(str(live)) if not transient(entry.name)}
     if len(archived) == 1:  # a single-file part: compared whatever the live file is called
-        return {next(iter(archived)): live}
-    return {f"{name}/{live.name}": live}
+        return {next(iter(archived)): str(live)}
+    return {f"{name}/{live.name}": str(live)}
 
 
-def _same(path: Path, member: Member, known: str | None) -> bool:
+def _same(path: str, member: Member, known: tuple[int, str] | None) -> bool:
+    if known is not None:  # a regular file, hashed by the pre-restore snapshot: no need to look at it again
+        return known == (member.size, member.sha256)
     info = os.lstat(path)
     if not stat.S_ISREG(info.st_mode) or info.st_size != member.size:
         return False
-    return (known or file_sha256(path)) == member.sha256
+    return file_sha256(Path(path)) == member.sha256
 
 
 def diff(
     manifest: SnapshotManifest,
     touched: Mapping[str, Path],
     skipped: list[str],
-    known: Mapping[str, str] | None = None,
+    known: Mapping[str, tuple[int, str]] | None = None,
 ) -> RestorePlan:
     """Compare the archive's members with the files under the touched parts now (reads, never writes);
-    `known` holds sha256 values of live files just hashed elsewhere (the pre-restore snapshot)."""
+    `known` holds (size, sha256) of live regular files just hashed elsewhere (the pre-restore snapshot)."""
     known = known or {}
     plan = RestorePlan([], [], [], list(skipped))
     for name, live in touched.items():
@@ -180,7 +182,7 @@ def restore(
             tag = unused_tag(snapshot_dir, f"prerestore-{stamp()}")
             before, now = write_snapshot(snapshot_dir, stager.touched, tag, project_root=root, limits=limits)
             known = {
-                m.path: m.sha256
+                m.path: (m.size, m.sha256)
                 for m in now.members
                 if now.parts[m.path.partition("/")[0]] == "dir" and m.path not in now.masked
             }

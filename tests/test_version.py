@@ -43,7 +43,10 @@ def test_the_commit_is_read_from_loose_and_packed_refs_and_a_detached_head(tmp_p
 
 
 def test_shell_completion_is_typers_own_and_completes_commands(tmp_path: Path) -> None:
-    script = run_tg("--show-completion", "bash", cwd=tmp_path)
+    # from a bash, as a user types it: Typer (shellingham) names the shell from the parent processes, so a test run
+    # with no shell among its ancestors (a detached CI job) would get "Shell  not supported"
+    from_bash = ["bash", "-c", '"$@"; exit $?', "bash"]
+    script = run_tg("--show-completion", cwd=tmp_path, wrap=from_bash)
     assert script.code == 0 and "_tg_completion" in script.stdout
     words = {"_TG_COMPLETE": "complete_bash", "COMP_WORDS": "tg snapshot re", "COMP_CWORD": "2"}
     completed = run_tg(cwd=tmp_path, env=words)

@@ -1,6 +1,6 @@
 """`python -m tg` runs the same CLI as the `tg` console script."""
 
-from tg.cli import main
+from tg.main import main
 
 if __name__ == "__main__":
     main()

@@ -1,24 +1,23 @@
-"""The `tg` command line: parse, compose config, call one command, map errors to exit codes.
+"""The `tg` Typer app: parse, compose config, call one command (`tg.main` is the console script, which runs a
+plain `tg health` without Typer).
 
-Trailing arguments of every command are Hydra overrides (`tg health profile=strict`). This is the
-only module that turns exceptions into exit codes (see `tg.errors`).
+Trailing arguments of every command are Hydra overrides (`tg health profile=strict`). Exceptions become exit
+codes in `tg.invocation` (Typer's parser errors here), nowhere else (see `tg.errors`).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import os
 import sys
-import time
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from tg.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, TgError
+from tg.errors import EXIT_INTERRUPTED, EXIT_USAGE, TgError
+from tg.invocation import emit, exit_with, fail, load, load_for_diagnosis
 
 log = logging.getLogger("tg")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,89 +75,24 @@ def _mapped(func: F) -> F:
             return func(*args, **kwargs)
         except TgError as exc:
             log.debug("%s failed", func.__name__, exc_info=True)
-            _fail(str(exc), exc)
+            fail(str(exc), exc)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def _load(overrides: list[str] | None, *, command: str, creates_dirs: bool = False, records: bool = False) -> Any:
-    """Compose the config for `command` and set up logging from it; `records`: the command's
-    operations go to this installation's recovery metrics (written at once)."""
-    from tg.config.loader import load_config
-
-    loaded = load_config(overrides or [])
-    _logging(loaded, creates_dirs)
-    if records:
-        from tg.ops.recovery import configured, use_recovery_metrics
-
-        use_recovery_metrics(configured(loaded.cfg.recovery, loaded.path("logs"), flush_interval_s=0))
-    log.debug("command %s (config cache %s)", command, "hit" if loaded.cache_hit else "miss")
-    return loaded
-
-
-def _load_for_diagnosis(overrides: list[str] | None, command: str) -> tuple[Any, ConfigError | None]:
-    """Health/doctor diagnose a broken installed config instead of refusing to run.
-
-    A bad override on the command line is still a usage error (exit 2).
-    """
-    from tg.config.loader import fallback_config
-
-    try:
-        return _load(overrides, command=command), None
-    except ConfigError as exc:
-        if exc.from_command_line:
-            raise
-        loaded = fallback_config(overrides)
-        _logging(loaded, False)
-        return loaded, exc
-
-
-def _logging(loaded: Any, creates_dirs: bool) -> None:
-    from tg.ops.logsetup import setup_logging
-
-    cfg = loaded.cfg.logging
-    setup_logging(
-        loaded.path("logs"),
-        cfg.file,
-        cfg.level.value,
-        cfg.max_bytes,
-        cfg.backup_count,
-        cfg.retention_days,
-        create_dir=creates_dirs,
-        debug=_debug(),
-    )
-
-
 def _done(result: Any, as_json: bool) -> NoReturn:
     """Print the result, then exit with its `exit_code` (the end of every command with a verdict)."""
-    _emit(result, as_json)
-    raise typer.Exit(result.exit_code)
-
-
-def _emit(result: Any, as_json: bool) -> None:
-    if as_json:
-        from tg.ops.json_safe import finite
-
-        sys.stdout.write(json.dumps(finite(result.to_dict()), indent=2, default=str, allow_nan=False) + "\n")
-    elif hasattr(result, "table"):
-        from rich.console import Console
-
-        Console(soft_wrap=True).print(result.table())  # text lines as they are; tables lay themselves out
-    else:
-        sys.stdout.write(result.text() + ("" if result.text().endswith("\n") else "\n"))
-    sys.stdout.flush()
+    raise typer.Exit(emit(result, as_json))
 
 
 @app.command()
 @_mapped
 def health(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
     """Fast health verdict: exit 0 healthy (or degraded), 1 unhealthy (degraded too under profile=strict)."""
-    from tg.commands.health import run_health
+    from tg.main import health_code
 
-    loaded, error = _load_for_diagnosis(overrides, "health")
-    report = run_health(loaded, error)
-    _done(report, as_json)
+    raise typer.Exit(health_code(overrides or [], as_json))
 
 
 @app.command()
@@ -171,7 +105,7 @@ def doctor(
     """Full diagnostics; the profile decides which sections fail the run (profile=strict: all)."""
     from tg.commands.doctor import run_doctor
 
-    loaded, error = _load_for_diagnosis(overrides, "doctor")
+    loaded, error = load_for_diagnosis(overrides, "doctor")
     report = run_doctor(loaded, error, fix=fix)
     _done(report, as_json)
 
@@ -186,8 +120,8 @@ def config_show(
     """Print the composed configuration (YAML, or JSON with --json); secrets are masked."""
     from tg.commands.config_show import run_config_show
 
-    loaded = _load(overrides, command="config show")
-    _emit(run_config_show(loaded, overrides or [], resolve), as_json)
+    loaded = load(overrides, command="config show")
+    emit(run_config_show(loaded, overrides or [], resolve), as_json)
 
 
 @audit_app.command("verify")
@@ -196,7 +130,7 @@ def audit_verify(overrides: Overrides = None, as_json: JsonFlag = False) -> None
     """Verify the hash chain; exit 1 naming the first broken line."""
     from tg.commands.audit import run_audit_verify
 
-    verdict = run_audit_verify(_load(overrides, command="audit verify"))
+    verdict = run_audit_verify(load(overrides, command="audit verify"))
     _done(verdict, as_json)
 
 
@@ -212,9 +146,7 @@ def data_fetch(
     """Daily bars of SYMBOL from the first source that has them (validated; exit 1 if none can)."""
     from tg.commands.data import run_fetch
 
-    _emit(
-        run_fetch(_load(overrides, command="data fetch", creates_dirs=True, records=True), symbol, start, end), as_json
-    )
+    emit(run_fetch(load(overrides, command="data fetch", creates_dirs=True, records=True), symbol, start, end), as_json)
 
 
 @data_app.command("update")
@@ -236,7 +168,7 @@ def data_update(
     """Fetch the days each symbol of the universe is missing and stitch them onto the data (exit 1 if some failed)."""
     from tg.commands.data_update import run_update
 
-    loaded = _load(overrides, command="data update", creates_dirs=True, records=True)
+    loaded = load(overrides, command="data update", creates_dirs=True, records=True)
     result = run_update(loaded, universe, since, through, sys.stderr.isatty())
     _done(result, as_json)
 
@@ -251,7 +183,7 @@ def data_quote(
     """Latest quote of SYMBOL (the local source answers with its last bar)."""
     from tg.commands.data import run_quote
 
-    _emit(run_quote(_load(overrides, command="data quote", creates_dirs=True), symbol), as_json)
+    emit(run_quote(load(overrides, command="data quote", creates_dirs=True), symbol), as_json)
 
 
 @app.command()
@@ -260,7 +192,7 @@ def diagnose(overrides: Overrides = None, as_json: JsonFlag = False) -> None:
     """Network diagnostics: DNS, connect, HTTP per endpoint, proxy; exit 1 if no remote source answers."""
     from tg.commands.diagnose import run_diagnose
 
-    result = run_diagnose(_load(overrides, command="diagnose"))
+    result = run_diagnose(load(overrides, command="diagnose"))
     _done(result, as_json)
 
 
@@ -274,8 +206,8 @@ def train(
     """Train the ensemble (data.*, model.*, train.* overrides), evaluate the held-out dates, switch to it."""
     from tg.commands.train import run_train
 
-    loaded = _load(overrides, command="train", creates_dirs=True, records=True)
-    _emit(run_train(loaded, progress and sys.stderr.isatty()), as_json)
+    loaded = load(overrides, command="train", creates_dirs=True, records=True)
+    emit(run_train(loaded, progress and sys.stderr.isatty()), as_json)
 
 
 @app.command()
@@ -289,7 +221,7 @@ def predict(
     """Calibrated up/flat/down probabilities and a q10/q50/q90 forecast band for SYMBOL (analysis only)."""
     from tg.commands.predict import run_predict
 
-    _emit(run_predict(_load(overrides, command="predict", records=True), symbol, as_of), as_json)
+    emit(run_predict(load(overrides, command="predict", records=True), symbol, as_of), as_json)
 
 
 @app.command()
@@ -304,8 +236,8 @@ def evaluate(
     """Evaluate the model (or eval.walk_forward=true folds) on eval.start..eval.end beside baselines."""
     from tg.commands.evaluate import run_evaluate
 
-    loaded = _load(overrides, command="evaluate", creates_dirs=True, records=True)
-    _emit(run_evaluate(loaded, model_dir, show_progress=sys.stderr.isatty()), as_json)
+    loaded = load(overrides, command="evaluate", creates_dirs=True, records=True)
+    emit(run_evaluate(loaded, model_dir, show_progress=sys.stderr.isatty()), as_json)
 
 
 class SweptCommand(StrEnum):
@@ -344,7 +276,7 @@ def sweep(
     from tg.commands.sweep import run_sweep, shared_overrides
     from tg.commands.train import run_train
 
-    loaded = _load(shared_overrides(overrides or []), command="sweep", creates_dirs=True)
+    loaded = load(shared_overrides(overrides or []), command="sweep", creates_dirs=True)
     # each job runs what the command itself runs
     jobs: dict[str, Callable[..., Any]] = {"train": run_train, "evaluate": partial(run_evaluate, model_dir=None)}
     name = launcher.value if launcher else None
@@ -357,7 +289,7 @@ def serve(overrides: Overrides = None) -> None:
     """Serve /healthz, /readyz, /metrics, the API and the dashboard in the foreground (SIGTERM stops it)."""
     from tg.commands.serve import run_serve
 
-    raise typer.Exit(run_serve(_load(overrides, command="serve", creates_dirs=True), overrides or []))
+    raise typer.Exit(run_serve(load(overrides, command="serve", creates_dirs=True), overrides or []))
 
 
 @app.command()
@@ -370,7 +302,7 @@ def deploy(
     """Run the server where `deploy=local|systemd` says: start/stop/restart/status, or print the systemd unit."""
     from tg.commands.deploy import run_deploy
 
-    result = run_deploy(_load(overrides, command="deploy", creates_dirs=True), action, overrides or [])
+    result = run_deploy(load(overrides, command="deploy", creates_dirs=True), action, overrides or [])
     _done(result, as_json)
 
 
@@ -391,8 +323,8 @@ def snapshot_create(
     """Archive the audit log (and configs, models, data on request) as backups/snapshot_<tag>.tar.gz."""
     from tg.commands.snapshot import run_create
 
-    loaded = _load(overrides, command="snapshot create", creates_dirs=True)
-    _emit(run_create(loaded, directory, tag, configs, models, data), as_json)
+    loaded = load(overrides, command="snapshot create", creates_dirs=True)
+    emit(run_create(loaded, directory, tag, configs, models, data), as_json)
 
 
 @snapshot_app.command("list")
@@ -401,7 +333,7 @@ def snapshot_list(overrides: Overrides = None, as_json: JsonFlag = False, direct
     """Every snapshot, newest first: tag, created, size, contents, verified."""
     from tg.commands.snapshot import run_list
 
-    _emit(run_list(_load(overrides, command="snapshot list"), directory), as_json)
+    emit(run_list(load(overrides, command="snapshot list"), directory), as_json)
 
 
 @snapshot_app.command("verify")
@@ -414,7 +346,7 @@ def snapshot_verify(
     """Check an archive completely (every member's sha256, nothing hostile); exit 1 naming the problem."""
     from tg.commands.snapshot import run_verify
 
-    _emit(run_verify(_load(overrides, command="snapshot verify"), archive), as_json)
+    emit(run_verify(load(overrides, command="snapshot verify"), archive), as_json)
 
 
 @snapshot_app.command("prune")
@@ -428,7 +360,7 @@ def snapshot_prune(
     """Delete all but the newest --keep snapshots."""
     from tg.commands.snapshot import run_prune
 
-    _emit(run_prune(_load(overrides, command="snapshot prune"), directory, keep), as_json)
+    emit(run_prune(load(overrides, command="snapshot prune"), directory, keep), as_json)
 
 
 @snapshot_app.command("restore")
@@ -443,8 +375,8 @@ def snapshot_restore(
     """Restore an archive (--dry-run shows the changes and writes nothing; --confirm applies them)."""
     from tg.commands.snapshot import run_restore
 
-    loaded = _load(overrides, command="snapshot restore", creates_dirs=confirm)
-    _emit(run_restore(loaded, archive, dry_run, confirm), as_json)
+    loaded = load(overrides, command="snapshot restore", creates_dirs=confirm)
+    emit(run_restore(loaded, archive, dry_run, confirm), as_json)
 
 
 @metrics_app.command("export")
@@ -459,64 +391,31 @@ def metrics_export(
     """Write the recovery metrics (summary, health, hourly trend, top failures) to a JSON file."""
     from tg.commands.metrics import run_metrics_export
 
-    _emit(run_metrics_export(_load(overrides, command="metrics export"), output), as_json)
-
-
-def _debug() -> bool:
-    return os.environ.get("TG_DEBUG", "") not in ("", "0")
+    emit(run_metrics_export(load(overrides, command="metrics export"), output), as_json)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app and translate every outcome into an exit code."""
+    """Run the Typer app (`tg.main` is the console script) and translate every outcome into an exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
     command = typer.main.get_command(app)
-    began = time.perf_counter()
-    try:
-        code = command.main(args=argv, prog_name="tg", standalone_mode=False)
-    except typer.Exit as exc:
-        code = exc.exit_code
-    except TgError as exc:  # raised outside a command body (should not happen; never a traceback)
-        _fail(str(exc), exc)
-        code = exc.exit_code
-    except typer.TyperException as exc:  # usage errors of the parser (typer's vendored click)
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            sys.stderr.write(f"tg: error: {exc}\n")
-        code = getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
-    except (KeyboardInterrupt, typer.Abort):
-        code = EXIT_INTERRUPTED
-    except Exception as exc:  # a bug, not an expected failure: still one line, details in the log
-        from tg.ops.logsetup import FILE_ONLY, log_file
 
-        path = log_file()
-        if path is not None:  # before logging is set up, Python's last-resort handler would print it to stderr
-            log.error("internal error", exc_info=True, extra=FILE_ONLY)
-        where = f"details in {path}" if path is not None else "run again with TG_DEBUG=1 for details"
-        _fail(f"internal error ({exc.__class__.__name__}: {exc}); {where}", exc)
-        code = EXIT_FAILED
-    code = code if isinstance(code, int) else 0
-    log.info(
-        "%s: exit %d in %.2f s", _described(sys.argv[1:] if argv is None else argv), code, time.perf_counter() - began
-    )
-    if code == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130) itself
-        sys.stderr.write("tg: interrupted\n")
-    sys.exit(code)
+    def body() -> int:
+        try:
+            code = command.main(args=args, prog_name="tg", standalone_mode=False)
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except typer.TyperException as exc:  # usage errors of the parser (typer's vendored click)
+            show = getattr(exc, "show", None)
+            if show is not None:
+                show()
+            else:
+                sys.stderr.write(f"tg: error: {exc}\n")
+            code = getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
+        except typer.Abort:  # typer turns KeyboardInterrupt into Exit(130) or Abort itself
+            code = EXIT_INTERRUPTED
+        return code if isinstance(code, int) else 0
 
-
-def _described(args: list[str]) -> str:
-    """The command line for the log: command words, options and override keys; override values are left out
-    (a proxy URL or a token may be one)."""
-    words = [arg.split("=", 1)[0] + "=…" if "=" in arg else arg for arg in args]
-    return "tg " + " ".join(words)
-
-
-def _fail(message: str, exc: BaseException) -> None:
-    sys.stderr.write(f"tg: error: {message}\n")
-    if _debug():
-        import traceback
-
-        traceback.print_exception(exc, file=sys.stderr)
+    exit_with(body, args)
 
 
 if __name__ == "__main__":

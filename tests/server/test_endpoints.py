@@ -71,12 +71,12 @@ def test_predict_answers_like_tg_predict_and_counts(served: Served, trained_proj
     first = served.get("/api/v1/predict/600519")
     assert first.status_code == 200, first.text
     body = first.json()
+    second = served.get("/api/v1/predict/sh600519").json()  # at once: before `tg predict` takes its seconds
+    assert second["cached"] is True  # the 5-second answer cache of a warm predictor
     cli = run_tg("predict", "600519", "--json", cwd=trained_project).json()
     for key in ("symbol", "as_of", "probabilities", "forecast", "signal", "model", "data", "expected_return"):
         assert body[key] == cli[key], key
     assert body["cached"] is False and body["stale"] is False
-    second = served.get("/api/v1/predict/sh600519").json()
-    assert second["cached"] is True  # the 5-second answer cache of a warm predictor
     values = metric_values(served)
     assert values[("tg_prediction_latency_seconds_count", ())] == 2
     assert values[("tg_cache_hits_total", (("cache", "predictions"),))] == 1

@@ -6,12 +6,13 @@ A reader sees the old content or the new content, never a partial file, even aft
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Replace `path` with `data` atomically."""
+    import tempfile  # here: `tg health` imports this module and never writes (tempfile costs ~6 ms)
+
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

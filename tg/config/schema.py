@@ -15,7 +15,6 @@ class Node:
     would generate and compile all three for each of the 17 node classes, ~20 ms of `tg health`'s 80 ms budget;
     each node stays a dataclass (`fields()`, Hydra's structured config) with `init=False, repr=False, eq=False`."""
 
-    __slots__ = ()
     __hash__ = None  # type: ignore[assignment]  # mutable and compared by value, as a dataclass with eq=True
 
     def __init__(self, **values: Any) -> None:

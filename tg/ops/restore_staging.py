@@ -107,18 +107,19 @@ class Stager:
         except OSError as exc:
             raise _failure(self._writer().target or self.project_root, exc) from exc
 
+    def _close_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
     def finish(self) -> None:
         """Close the last file, then persist the staged tree. One sync() (which on Linux returns once everything
         is on disk) rather than an fsync per file and directory: for the embedded data ~15 ms instead of ~100 ms."""
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        self._close_writer()
         os.sync()
 
     def abort(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        self._close_writer()
         if self.restore_dir != Path():
             shutil.rmtree(self.restore_dir, ignore_errors=True)
 

@@ -43,7 +43,8 @@ from zlib_ng import zlib_ng as zlib
 from tg import __version__
 from tg.errors import TgError, UsageError
 from tg.ops.atomic import fsync_dir
-from tg.ops.redact import MASK, SECRET_KEY, redact_url
+from tg.ops.gzip_stream import CHUNK, crc32_combine
+from tg.ops.redact import mask_env
 
 FORMAT = "tg-snapshot/1"
 MANIFEST = "manifest.json"
@@ -53,9 +54,6 @@ LOCK = ".snapshot.lock"  # serialises create and prune in one snapshot directory
 TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PART = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 GZIP_LEVEL = 6
-CHUNK = 1 << 20
-SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "API_KEY")
-ENV_ASSIGNMENT = re.compile(r"(?P<lead>\s*(?:export\s+)?)(?P<key>[A-Za-z_][A-Za-z0-9_.]*)(?P<eq>\s*=\s*)(?P<value>.*)")
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
@@ -227,26 +225,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def is_secret_key(key: str) -> bool:
-    return bool(SECRET_KEY.search(key)) or any(word in key.upper() for word in SECRET_WORDS)
-
-
-def mask_env(data: bytes) -> tuple[bytes, int]:
-    """A `.env` file with secret-named values replaced by `***` and URL credentials removed, and how many
-    lines that changed."""
-    lines, count = [], 0
-    for line in data.decode("utf-8", "surrogateescape").splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        match = ENV_ASSIGNMENT.fullmatch(body)
-        if match and match["value"].strip() and is_secret_key(match["key"]):
-            masked = f"{match['lead']}{match['key']}{match['eq']}{MASK}"
-        else:
-            masked = redact_url(body)
-        count += masked != body
-        lines.append(masked + line[len(body) :])
-    return "".join(lines).encode("utf-8", "surrogateescape"), count
-
-
 @dataclass(frozen=True)
 class _Source:
     part: str
@@ -372,29 +350,6 @@ class _Body:
         self.out.write(self.deflate.flush())
 
 
-def _crc32_multiply(a: int, b: int) -> int:
-    """a(x) * b(x) modulo the CRC-32 polynomial (bit-reflected, as zlib's multmodp)."""
-    m, product = 1 << 31, 0
-    while True:
-        if a & m:
-            product ^= b
-            if not a & (m - 1):
-                return product
-        m >>= 1
-        b = (b >> 1) ^ 0xEDB88320 if b & 1 else b >> 1
-
-
-def _crc32_combine(crc1: int, crc2: int, len2: int) -> int:
-    """CRC-32 of A+B from crc(A), crc(B) and len(B) (zlib's crc32_combine, which Python does not expose)."""
-    power, square = 1 << 31, 1 << 23  # x^0, and x^8 (one byte); squared for each bit of len2
-    while len2:
-        if len2 & 1:
-            power = _crc32_multiply(square, power)
-        len2 >>= 1
-        square = _crc32_multiply(square, square)
-    return _crc32_multiply(power, crc1) ^ crc2
-
-
 def _assemble(out: BinaryIO, manifest: bytes, body: _Body, body_file: BinaryIO, mtime: int) -> None:
     """gzip header, manifest.json compressed and sync-flushed, the body's deflate data, gzip trailer."""
     head = _tar_header(MANIFEST, len(manifest), 0o644, mtime) + manifest + _padding(len(manifest))
@@ -403,7 +358,7 @@ def _assemble(out: BinaryIO, manifest: bytes, body: _Body, body_file: BinaryIO, 
     out.write(deflate.compress(head) + deflate.flush(zlib.Z_SYNC_FLUSH))
     body_file.seek(0)
     shutil.copyfileobj(body_file, out, CHUNK)
-    crc = _crc32_combine(zlib.crc32(head), body.crc, body.length)
+    crc = crc32_combine(zlib.crc32(head), body.crc, body.length)
     out.write(struct.pack("<II", crc, (len(head) + body.length) & 0xFFFFFFFF))
 
 

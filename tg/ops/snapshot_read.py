@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import re
 import tarfile
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 # zlib-ng: the same API as zlib, inflating ~1.8x faster than the system zlib that `tar xzf`'s gzip uses
 # (measured in benchmarks/snapshot.py)
@@ -23,6 +21,7 @@ from zlib_ng import zlib_ng as zlib
 
 from tg.errors import ArtifactError, UsageError
 from tg.ops.atomic import fsync_dir
+from tg.ops.gzip_stream import Inflater, TrailingData
 from tg.ops.snapshot import (
     CHUNK,
     DEFAULT_LIMITS,
@@ -83,75 +82,10 @@ class _Header:
     mtime: float
 
 
-class _Gunzip:
-    """The decompressed bytes of a single-member gzip file. A thread inflates 256 KiB at a time ahead of the
-    reader (zlib releases the GIL while it inflates), so the reader's parsing, hashing and writing overlap the
-    inflating, as `tar xzf` overlaps its gzip process: on the embedded data staging a restore took 34 ms against
-    41 ms inflating in the reading thread (64 KiB pieces: 37 ms, the hand-overs add up; 1 MiB: less overlap).
-    `gzip.GzipFile` is not used: it reads 8 KiB at a time through three layers, a third of verify's time on small
-    files. zlib checks the CRC and length."""
-
-    PIECE = 1 << 18
-    AHEAD = 4  # pieces inflated ahead of the reader at most (1 MiB in memory)
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.buffer = b""
-        self.offset = 0
-        self.eof = False
-        self.stopped = threading.Event()
-        self.pieces: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=self.AHEAD)
-        self.thread = threading.Thread(target=self._inflate, name="tg-snapshot-inflate", daemon=True)
-        self.thread.start()
-
-    def _put(self, item: bytes | BaseException | None) -> bool:
-        while not self.stopped.is_set():
-            try:
-                self.pieces.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _inflate(self) -> None:
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            while not inflate.eof:
-                compressed = inflate.unconsumed_tail or self.raw.read(CHUNK)
-                if not compressed:
-                    raise EOFError("the compressed stream ends early")
-                if not self._put(inflate.decompress(compressed, self.PIECE)):
-                    return
-            if inflate.unused_data or self.raw.read(1):
-                raise _Refused("unexpected data after the end of the gzip stream")
-            self._put(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
-            self._put(exc)
-
-    def read(self, size: int) -> bytes:
-        while len(self.buffer) - self.offset < size and not self.eof:
-            piece = self.pieces.get()
-            if piece is None:
-                self.eof = True
-            elif isinstance(piece, BaseException):
-                self.eof = True
-                raise piece
-            else:
-                self.buffer, self.offset = self.buffer[self.offset :] + piece, 0
-        data = self.buffer[self.offset : self.offset + size]
-        self.offset += len(data)
-        return data
-
-    def close(self) -> None:
-        """Stop the inflating thread (a reader that stops early: a refused member, a manifest-only read)."""
-        self.stopped.set()
-        self.thread.join()
-
-
 class _Stream:
     """The decompressed tar stream, read header by header."""
 
-    def __init__(self, stream: _Gunzip) -> None:
+    def __init__(self, stream: Inflater) -> None:
         self.stream = stream
 
     def read(self, size: int) -> bytes:
@@ -400,10 +334,10 @@ def read_archive(
     except OSError as exc:
         raise ArtifactError(f"snapshot {archive} cannot be read: {exc.strerror or exc}") from exc
     with raw:
-        gunzip = _Gunzip(raw)
+        gunzip = Inflater(raw)
         try:
             return _read(_Stream(gunzip), archive, limits, sink, manifest_only)
-        except _Refused as exc:
+        except (_Refused, TrailingData) as exc:
             raise ArtifactError(f"snapshot {archive.name} refused: {exc}") from None
         except (EOFError, zlib.error, tarfile.HeaderError) as exc:  # type: ignore[misc]  # zlib_ng.pyi: `error: Exception`
             raise ArtifactError(
